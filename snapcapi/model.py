@@ -1,0 +1,94 @@
+"""The typed values passed between the pipeline's stages.
+
+    readers -> Row -> mapping -> Record -> events.build -> Event | invalid RowOutcome
+            -> batching -> client -> RowOutcome -> report (RunReport)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from snapcapi.spec import ActionSource, EventName
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One record of an input file, as read.
+
+    `data` maps the file's own column names (or JSON keys) to the values read: strings for CSV/TSV, JSON
+    values for JSON Lines. `line` is the 1-based line where the record starts (a CSV header is line 1).
+    `error` is set when the record itself could not be read (bad bytes, broken JSON); `data` is then empty.
+    """
+
+    file: str
+    line: int
+    data: dict[str, Any]
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a row: the canonical field it concerns (or "row") and a message.
+
+    Messages never contain raw personal data: they name the field and the reason.
+    """
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A valid event, ready to send: its asset, stable id and v3 JSON body (`payload`)."""
+
+    file: str
+    line: int
+    asset_id: str
+    action_source: ActionSource
+    event_name: EventName
+    event_id: str
+    event_time: int
+    payload: dict[str, Any]
+    warnings: tuple[Problem, ...] = ()
+
+
+class Status(StrEnum):
+    """The one status every input row ends in."""
+
+    SENT = "sent"
+    VALID = "valid"
+    INVALID = "invalid"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class RowOutcome:
+    """What happened to one input row."""
+
+    file: str
+    line: int
+    status: Status
+    event_name: str | None = None
+    event_id: str | None = None
+    errors: tuple[Problem, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+    asset_id: str | None = None
+
+
+@dataclass(slots=True)
+class RunReport:
+    """Counts of a whole run, kept as outcomes stream past (the outcomes themselves are not kept)."""
+
+    rows: int = 0
+    by_status: dict[Status, int] = field(default_factory=lambda: dict.fromkeys(Status, 0))
+    by_event: dict[str, dict[Status, int]] = field(default_factory=dict)
+    failures: list[RowOutcome] = field(default_factory=list)
+    failures_total: int = 0
+    stopped: str | None = None
