@@ -1,0 +1,118 @@
+"""Write a file atomically, readable by its owner only (0600): readers see the old file or the whole new one.
+
+Output files (reports, rejects) hold personal data and are read by users' scripts, so a crash must never
+leave one half-written, and other users on the machine must not read them:
+
+    with atomic_writer(Path("report.jsonl")) as out:   # a text file in the destination's directory
+        out.write(...)                                  # on success: flushed, synced, renamed into place
+
+`AtomicFile` is the same for a file kept open across calls (commit or discard it explicitly).
+The temporary file is a hidden `.NAME.XXXX.tmp` next to the destination (a rename is only atomic within one
+file system); a process killed before the commit can leave it behind, never a torn destination.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import TextIO
+
+MODE = 0o600
+
+
+class AtomicFile:
+    """A text file written under a temporary name, moved over `path` by `commit()`.
+
+    Raises OSError at construction when the directory cannot take a new file (missing, not writable), or
+    when `path` is a directory: before anything is written, so a run can fail early.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, newline: str = "", errors: str = "strict") -> None:
+        self.path = Path(path)
+        if self.path.is_dir():
+            raise IsADirectoryError(21, "Is a directory", str(self.path))
+        # mkstemp opens with O_EXCL and mode 0600; fchmod makes sure of it whatever the platform does.
+        fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        self._temp = Path(temp)
+        try:
+            os.fchmod(fd, MODE)
+            # newline="" by default: csv writes its own line endings, JSON Lines are written with "\n".
+            self.file: TextIO = open(fd, "w", encoding="utf-8", newline=newline, errors=errors)  # noqa: SIM115
+        except BaseException:
+            os.close(fd)
+            self._temp.unlink(missing_ok=True)
+            raise
+        self._done = False
+
+    def commit(self) -> None:
+        """Flush and sync the file, then rename it over `path`. Does nothing once committed or discarded.
+
+        Raises OSError when the data cannot be written (disk full) or moved; the temporary file is then
+        removed and `path` is left as it was.
+        """
+        if self._done:
+            return
+        self._done = True
+        try:
+            self.file.flush()
+            os.fsync(self.file.fileno())
+            self.file.close()
+            os.replace(self._temp, self.path)
+        except BaseException:
+            self._abandon()
+            raise
+        _sync_directory(self.path.parent)
+
+    def discard(self) -> None:
+        """Drop what was written; `path` is left as it was. Does nothing once committed or discarded."""
+        if self._done:
+            return
+        self._done = True
+        self._abandon()
+
+    def _abandon(self) -> None:
+        with contextlib.suppress(OSError):
+            self.file.close()
+        self._temp.unlink(missing_ok=True)
+
+    def __enter__(self) -> AtomicFile:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if kind is None:
+            self.commit()
+        else:
+            self.discard()
+
+
+@contextlib.contextmanager
+def atomic_writer(
+    path: str | os.PathLike[str], *, newline: str = "", errors: str = "strict"
+) -> Iterator[TextIO]:
+    """Yield a UTF-8 text file that replaces `path` (mode 0600) when the block ends without an exception.
+
+    On an exception the file is dropped and `path` is left as it was. Raises OSError when the file cannot
+    be created, written or moved into place.
+    """
+    with AtomicFile(path, newline=newline, errors=errors) as atomic:
+        yield atomic.file
+
+
+def _sync_directory(directory: Path) -> None:
+    # The rename is durable only once the directory entry is on disk; not every platform can open a directory.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
