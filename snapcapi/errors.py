@@ -4,6 +4,7 @@
     ├── ConfigError               settings, credentials or flags are missing or wrong; nothing was sent
     ├── InputError                an input file cannot be opened or read as a whole (no header, not found)
     ├── LedgerError               the delivery ledger is locked by another run or cannot be opened
+    ├── OutputError               a report or rejects file cannot be written
     ├── AuthError                 Snap refused the credentials (401 after a refresh, or 403)
     └── DeliveryError             Snap could not be reached, or kept failing, after every retry
 
@@ -27,6 +28,10 @@ class InputError(SnapcapiError):
 
 class LedgerError(SnapcapiError):
     """The delivery ledger is locked by another run, or cannot be opened."""
+
+
+class OutputError(SnapcapiError):
+    """A report or rejects file cannot be written (a full disk, a missing directory, no permission)."""
 
 
 class AuthError(SnapcapiError):

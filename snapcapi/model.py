@@ -1,7 +1,7 @@
 """The typed values passed between the pipeline's stages.
 
-    readers -> Row -> mapping -> Record -> events.build -> Event | invalid RowOutcome
-            -> batching -> client -> RowOutcome -> report (RunReport)
+readers -> Row -> mapping -> Record -> events.build -> Event | invalid RowOutcome
+        -> batching -> client -> RowOutcome -> report (RunReport)
 """
 
 from __future__ import annotations
@@ -82,6 +82,20 @@ class RowOutcome:
     asset_id: str | None = None
 
 
+FAILURE_SAMPLE = 20  # failed rows a report lists; the rest are counted
+
+
+@dataclass(slots=True)
+class Quality:
+    """Data-quality counts of a run, over the rows that could be read."""
+
+    identifiers: dict[str, int] = field(default_factory=dict)  # v3 user_data key -> rows that have it
+    matchable: int = 0
+    stale: int = 0  # events older than the 7-day attribution window
+    duplicates: int = 0  # rows whose event_id repeats an earlier row's
+    unused_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # file -> columns
+
+
 @dataclass(slots=True)
 class RunReport:
     """Counts of a whole run, kept as outcomes stream past (the outcomes themselves are not kept)."""
@@ -89,6 +103,28 @@ class RunReport:
     rows: int = 0
     by_status: dict[Status, int] = field(default_factory=lambda: dict.fromkeys(Status, 0))
     by_event: dict[str, dict[Status, int]] = field(default_factory=dict)
-    failures: list[RowOutcome] = field(default_factory=list)
-    failures_total: int = 0
-    stopped: str | None = None
+    failures: list[RowOutcome] = field(default_factory=list)  # the first FAILURE_SAMPLE not sent/valid
+    quality: Quality = field(default_factory=Quality)
+    interrupted: bool = False
+    auth_error: str | None = None  # why Snap refused the credentials, when it did
+    budget_stop: str | None = None  # why --max-invalid stopped the run, when it did
+    requests: int = 0
+
+    def add(self, outcome: RowOutcome) -> None:
+        """Count one row's outcome."""
+        self.rows += 1
+        self.by_status[outcome.status] += 1
+        name = outcome.event_name or "(unknown)"
+        per_event = self.by_event.get(name)
+        if per_event is None:
+            per_event = self.by_event[name] = dict.fromkeys(Status, 0)
+        per_event[outcome.status] += 1
+        if outcome.status in PROBLEM_STATUSES and len(self.failures) < FAILURE_SAMPLE:
+            self.failures.append(outcome)
+
+    def count(self, status: Status) -> int:
+        """Return how many rows ended in `status`."""
+        return self.by_status[status]
+
+
+PROBLEM_STATUSES = frozenset({Status.INVALID, Status.REJECTED, Status.FAILED})

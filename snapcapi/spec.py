@@ -145,3 +145,18 @@ CURRENCIES: Final = frozenset(
     ZAR ZMW ZWG ZWL
     """.split()
 )
+
+# (decision) MOBILE_APP events whose input does not say whether the user allowed tracking are sent as not
+# allowed (0): claiming consent that was never recorded is the worse mistake.
+DEFAULT_ADVERTISER_TRACKING_ENABLED: Final = 0
+
+
+def extinfo_platform(app_id: str) -> str:
+    """(decision) The `extinfo` platform when the input does not say: `i2` (iOS) for a numeric store id,
+    `a2` (Android) otherwise."""
+    return "i2" if app_id.isdigit() else "a2"
+
+
+# Identifiers that make an event matchable on their own (v3 keys); otherwise both of MATCHABLE_PAIR.
+MATCHABLE_ALONE: Final = ("em", "ph", "madid")
+MATCHABLE_PAIR: Final = ("client_ip_address", "client_user_agent")

@@ -1,0 +1,190 @@
+"""Mapping: a row's own columns to snapcapi's canonical fields (`fields.FIELDS`).
+
+Precedence, per field: `--map FIELD=COLUMN`, then the mapping file's `[columns]`, then automatic detection
+(`fields.field_for_column`). A field with no value in the row takes the mapping file's `[constants]`.
+JSON Lines rows may be flat, in Snap's v3 shape (`user_data`, `custom_data`, `app_data`), or Segment
+`track`/`page` events (`segment.flatten`); nested values can be named with dotted paths (`context.ip`).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from snapcapi.errors import ConfigError
+from snapcapi.fields import FIELDS, field_for_column
+from snapcapi.model import Row
+from snapcapi.segment import flatten_segment, is_segment_event
+from snapcapi.spec import EventName, fold, lookup_event_name
+
+# The v3 objects whose keys are read as if they were top-level columns.
+_V3_OBJECTS = ("user_data", "custom_data", "app_data")
+
+
+@dataclass(frozen=True, slots=True)
+class MappingConfig:
+    """What the user said about their columns: explicit columns, constants, their own event names."""
+
+    columns: Mapping[str, str] = field(default_factory=dict)  # field -> column
+    constants: Mapping[str, str] = field(default_factory=dict)  # field -> value
+    event_names: Mapping[str, EventName] = field(default_factory=dict)  # folded user name -> Snap name
+    settings: Mapping[str, str] = field(default_factory=dict)  # the file's [settings], for settings.py
+
+
+def _check_field(name: str, where: str) -> str:
+    if name not in FIELDS:
+        raise ConfigError(f"{where}: unknown field {name!r}; the fields are: {', '.join(FIELDS)}")
+    return name
+
+
+def parse_map_options(options: Sequence[str]) -> dict[str, str]:
+    """Return the field -> column pairs of `--map FIELD=COLUMN` options; raises ConfigError."""
+    columns: dict[str, str] = {}
+    for option in options:
+        name, sep, column = option.partition("=")
+        if not sep or not name.strip() or not column.strip():
+            raise ConfigError(
+                f"--map {option!r}: expected FIELD=COLUMN, for example --map email=Email Address"
+            )
+        columns[_check_field(name.strip(), "--map")] = column.strip()
+    return columns
+
+
+def load_mapping_file(path: Path) -> MappingConfig:
+    """Read a TOML mapping file (`[columns]`, `[constants]`, `[event_names]`, `[settings]`).
+
+    Raises ConfigError naming the file when it cannot be read or says something snapcapi does not know.
+    """
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read the mapping file ({err.strerror or err})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: not a valid TOML mapping file ({err})") from None
+    unknown = set(document) - {"columns", "constants", "event_names", "settings"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}")
+    tables = {name: _string_table(document.get(name, {}), path, name) for name in document}
+    columns = {_check_field(k, f"{path} [columns]"): v for k, v in tables.get("columns", {}).items()}
+    constants = {_check_field(k, f"{path} [constants]"): v for k, v in tables.get("constants", {}).items()}
+    event_names: dict[str, EventName] = {}
+    for user_name, snap_name in tables.get("event_names", {}).items():
+        target = lookup_event_name(snap_name)
+        if target is None:
+            raise ConfigError(f"{path} [event_names]: {snap_name!r} is not one of Snap's event names")
+        event_names[fold(user_name)] = target
+    return MappingConfig(columns, constants, event_names, tables.get("settings", {}))
+
+
+def _string_table(table: object, path: Path, name: str) -> dict[str, str]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [{name}] must be a table")
+    out: dict[str, str] = {}
+    for key, value in table.items():
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ConfigError(f"{path} [{name}]: {key} must be a string or a number")
+        out[str(key)] = str(value)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnPlan:
+    """Which column feeds which field, decided once per set of columns."""
+
+    pairs: tuple[tuple[str, str], ...]  # (column, field)
+    unused: tuple[str, ...]  # columns that feed no field
+
+
+class Mapper:
+    """Turns rows into canonical field values (`dict[field, value]`), by the user's mapping."""
+
+    def __init__(self, config: MappingConfig, explicit: Mapping[str, str] | None = None) -> None:
+        self.config = config
+        self.explicit = {**config.columns, **(explicit or {})}
+        self._plans: dict[tuple[str, ...], ColumnPlan] = {}
+
+    def plan(self, columns: Iterable[str], *, source: str | None = None) -> ColumnPlan:
+        """Return the column plan for a header; with `source`, a named column it lacks is a ConfigError."""
+        columns = tuple(columns)
+        cached = self._plans.get(columns)
+        if cached is not None:
+            return cached
+        by_fold = {fold(c): c for c in reversed(columns)}  # the first of two equal folded names wins
+        pairs: dict[str, str] = {}  # field -> column
+        for name, column in self.explicit.items():
+            found = column if column in columns else by_fold.get(fold(column))
+            if found is not None:
+                pairs[name] = found
+            elif source is not None and "." not in column:
+                raise ConfigError(
+                    f"{source}: the mapping names column {column!r} for {name}, but the file has no such"
+                    f" column (columns: {', '.join(columns)})"
+                )
+        taken = set(pairs.values())
+        for column in columns:
+            detected = field_for_column(column)
+            if detected is not None and detected not in pairs and column not in taken:
+                pairs[detected] = column
+                taken.add(column)
+        plan = ColumnPlan(
+            pairs=tuple((column, name) for name, column in pairs.items()),
+            unused=tuple(c for c in columns if c not in taken),
+        )
+        if len(self._plans) < 1024:  # JSON Lines rows can have ever-new key sets; keep the cache bounded
+            self._plans[columns] = plan
+        return plan
+
+    def map(self, row: Row, plan: ColumnPlan | None = None) -> dict[str, Any]:
+        """Return the row's canonical field values; empty values are left out."""
+        data = row.data
+        if plan is None:  # JSON Lines: shapes vary from row to row
+            data = _flat_json(data)
+            plan = self.plan(data)
+        values: dict[str, Any] = {}
+        for column, name in plan.pairs:
+            value = data.get(column)
+            if not _is_empty(value):
+                values[name] = value
+        for name, column in self.explicit.items():
+            if name not in values and "." in column:
+                value = _dotted(row.data, column)
+                if not _is_empty(value):
+                    values[name] = value
+        for name, value in self.config.constants.items():
+            values.setdefault(name, value)
+        return values
+
+
+def _flat_json(data: dict[str, Any]) -> dict[str, Any]:
+    """Read a JSON row's v3 objects or Segment shape as flat columns."""
+    if is_segment_event(data):
+        return flatten_segment(data)
+    if not any(isinstance(data.get(name), dict) for name in _V3_OBJECTS):
+        return data
+    flat = {k: v for k, v in data.items() if k not in _V3_OBJECTS}
+    for name in _V3_OBJECTS:
+        inner = data.get(name)
+        if isinstance(inner, dict):
+            for key, value in inner.items():
+                flat.setdefault(key, value)
+    return flat
+
+
+def _dotted(data: Mapping[str, Any], path: str) -> Any:
+    current: Any = data
+    for part in path.split("."):
+        if not isinstance(current, dict) or part not in current:
+            return None
+        current = current[part]
+    return current
+
+
+def _is_empty(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    return isinstance(value, list | dict) and not value

@@ -1,0 +1,66 @@
+"""Reading `event_time`: ISO 8601 (with or without offset), a date alone, Unix seconds or milliseconds.
+
+Also `now` and `now-<N><s|m|h|d>` (`now-90m`, `now-2d`): times relative to the run, for test fixtures and
+the bundled samples, which would otherwise fall out of Snap's 37-day window.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, date, datetime, tzinfo
+from typing import Any
+
+from snapcapi.spec import MILLISECONDS_THRESHOLD
+
+_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_RELATIVE = re.compile(r"now(?:\s*-\s*(\d{1,6})\s*([smhd]))?", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_event_time(value: Any, timezone: tzinfo = UTC, now: int = 0) -> int:
+    """Return `value` as Unix seconds; a time without an offset (or a date alone) is read in `timezone`.
+
+    `now` (Unix seconds) anchors relative times.
+
+    Numbers above `spec.MILLISECONDS_THRESHOLD` are read as milliseconds. Raises ValueError with a message
+    that can be shown to the user.
+    """
+    if isinstance(value, bool):
+        raise ValueError("expected a time, got true/false")
+    if isinstance(value, int | float):
+        return _from_number(float(value))
+    if not isinstance(value, str):
+        raise ValueError(f"expected a time, got {type(value).__name__}")
+    text = value.strip()
+    if _NUMBER.fullmatch(text):
+        return _from_number(float(text))
+    relative = _RELATIVE.fullmatch(text)
+    if relative:
+        amount, unit = relative.groups()
+        return now - (int(amount) * _UNIT_SECONDS[unit.lower()] if amount else 0)
+    if _DATE.fullmatch(text):
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a real date") from None
+        return int(datetime(day.year, day.month, day.day, tzinfo=timezone).timestamp())
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{text[:40]!r} is not a time snapcapi reads: use ISO 8601 (2026-11-20T14:03:00Z),"
+            " a date (2026-11-20), or Unix seconds or milliseconds"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone)
+    return int(moment.timestamp())
+
+
+def _from_number(number: float) -> int:
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError("a Unix time must be a positive number")
+    if number >= MILLISECONDS_THRESHOLD:
+        number /= 1000.0
+    return int(number)
