@@ -38,6 +38,7 @@ class EmulatorConfig:
     rate_5xx: float = 0.0
     rate_drop: float = 0.0
     refuse_without_index: bool = False
+    reject_event_ids: frozenset[str] = frozenset()  # events refused whatever they hold, to test refusals
     seed: int | None = None
     verbose: bool = False
     clock: Callable[[], float] = time.time
@@ -109,6 +110,13 @@ OPTIONS: Final = (
         "",
         "leave the event index out of refusals",
     ),
+    EmulatorOption(
+        "--reject-event-id",
+        "reject_event_id",
+        "texts",
+        "ID",
+        "refuse the event with this event_id as Snap refuses a bad event (repeatable)",
+    ),
     EmulatorOption("--seed", "seed", "int", "N", "random seed, for reproducible faults"),
     EmulatorOption("--verbose", "verbose", "switch", "", "log each request to stderr (tokens redacted)"),
 )
@@ -129,6 +137,7 @@ def config_from_options(
     rate_5xx: float | None = None,
     rate_drop: float | None = None,
     refuse_without_index: bool = False,
+    reject_event_id: Sequence[str] | None = None,
     seed: int | None = None,
     verbose: bool = False,
 ) -> EmulatorConfig:
@@ -145,6 +154,7 @@ def config_from_options(
         "retry_after": retry_after,
         "seed": seed,
         "refuse_without_index": refuse_without_index,
+        "reject_event_ids": frozenset(reject_event_id or ()),
         "verbose": verbose,
     }
     unless_none = {

@@ -22,7 +22,7 @@ from typing import Any, Final
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from snapcapi.emulator_config import EmulatorConfig
-from snapcapi.emulator_rules import check_event
+from snapcapi.emulator_rules import Code, EventCheck, EventError, check_event
 from snapcapi.emulator_store import EmulatorStore
 from snapcapi.spec import API_VERSION, MAX_BODY_BYTES, MAX_EVENTS_PER_REQUEST
 
@@ -166,11 +166,19 @@ class EmulatorCore:
             return _invalid(403, f"Access token not allowed for asset {asset}")
         return None
 
+    def _check(self, event: object, now: float) -> EventCheck:
+        event_id = event.get("event_id") if isinstance(event, dict) else None
+        if isinstance(event_id, str) and event_id in self.config.reject_event_ids:
+            return EventCheck(
+                (EventError(Code.INVALID_EVENT, "Event refused by the emulator (--reject-event-id)"),), ()
+            )
+        return check_event(event, now)
+
     def _take(self, asset: str, data: list[Any], test_event_code: str | None, number: int) -> Answer:
         self.store.note_batch(len(data))
         now = self.config.clock()
         for index, event in enumerate(data):
-            check = check_event(event, now)
+            check = self._check(event, now)
             if not check.valid:
                 located = {} if self.config.refuse_without_index else {"event": index}
                 return _invalid(400, check.errors[0].message, **located, errors=check.errors_json())
@@ -181,7 +189,7 @@ class EmulatorCore:
         now = self.config.clock()
         logs = []
         for index, event in enumerate(data):
-            check = check_event(event, now)
+            check = self._check(event, now)
             logs.append(
                 {
                     "event": index,
