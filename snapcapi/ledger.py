@@ -1,0 +1,150 @@
+"""The delivery ledger: which events Snap took, per asset, so that a re-run never sends one twice.
+
+An SQLite database in the state directory, written as soon as each request is acknowledged (one
+transaction per request, synchronous=FULL so an acknowledged batch survives a power loss). One run at a
+time: an exclusive lock file; a second run waits up to `wait` seconds, then stops with LedgerError.
+The directory is kept to the user (0700) and the files to the user (0600).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from types import TracebackType
+
+from snapcapi import spec
+from snapcapi.errors import LedgerError
+
+LEDGER_FILE = "ledger.sqlite3"
+LOCK_FILE = "ledger.lock"
+_CHUNK = 500  # bound parameters per query; SQLite's limit is 999 on old builds
+# Entries older than this can never matter: Snap refuses events older than the age window anyway.
+RETENTION_SECONDS = spec.MAX_EVENT_AGE + 30 * 24 * 3600
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS delivered (
+    asset_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    delivered_at INTEGER NOT NULL,
+    PRIMARY KEY (asset_id, event_id)
+) WITHOUT ROWID
+"""
+
+
+class Ledger:
+    """Open with `Ledger.open(state_dir)`; a context manager that releases the lock on exit."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection, lock_fd: int) -> None:
+        self.path = path
+        self._db = connection
+        self._lock_fd = lock_fd
+
+    @classmethod
+    def open(
+        cls,
+        state_dir: Path,
+        *,
+        wait: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], float] = time.time,
+    ) -> Ledger:
+        """Lock and open the ledger in `state_dir` (created if need be); raises LedgerError if locked."""
+        try:
+            state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            lock_fd = os.open(state_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as err:
+            raise LedgerError(f"cannot use the state directory {state_dir}: {err.strerror or err}") from None
+        deadline = clock() + wait
+        while True:
+            try:
+                fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if clock() >= deadline:
+                    holder = _read_holder(lock_fd)
+                    os.close(lock_fd)
+                    raise LedgerError(
+                        f"another snapcapi run{holder} is using the delivery ledger in {state_dir};"
+                        " wait for it to finish, or give this run its own --state-dir"
+                    ) from None
+                sleep(0.2)
+        os.ftruncate(lock_fd, 0)
+        os.pwrite(lock_fd, str(os.getpid()).encode(), 0)
+        path = state_dir / LEDGER_FILE
+        try:
+            # Create the file ourselves so it (and SQLite's journal, which copies its mode) is 0600.
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+            db = sqlite3.connect(path, timeout=wait, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute(_SCHEMA)
+            db.execute("DELETE FROM delivered WHERE delivered_at < ?", (int(now()) - RETENTION_SECONDS,))
+        except (OSError, sqlite3.Error) as err:
+            os.close(lock_fd)
+            raise LedgerError(f"cannot open the delivery ledger {path}: {err}") from None
+        return cls(path, db, lock_fd)
+
+    def delivered(self, asset_id: str, event_ids: Sequence[str]) -> set[str]:
+        """Return those of `event_ids` that Snap already took for `asset_id`."""
+        found: set[str] = set()
+        for start in range(0, len(event_ids), _CHUNK):
+            chunk = event_ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT event_id FROM delivered WHERE asset_id = ? AND event_id IN ({marks})",  # noqa: S608
+                (asset_id, *chunk),
+            )
+            found.update(row[0] for row in rows)
+        return found
+
+    def record(self, asset_id: str, event_ids: Iterable[str], *, now: float | None = None) -> None:
+        """Record, in one transaction, that Snap took these events for `asset_id`."""
+        stamp = int(time.time() if now is None else now)
+        with self._transaction():
+            self._db.executemany(
+                "INSERT OR IGNORE INTO delivered (asset_id, event_id, delivered_at) VALUES (?, ?, ?)",
+                ((asset_id, event_id, stamp) for event_id in event_ids),
+            )
+
+    def count(self) -> int:
+        """Return how many deliveries the ledger holds."""
+        return int(self._db.execute("SELECT count(*) FROM delivered").fetchone()[0])
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the database and release the lock."""
+        self._db.close()
+        with contextlib.suppress(OSError):
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _read_holder(fd: int) -> str:
+    try:
+        pid = os.pread(fd, 32, 0).decode().strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return f" (pid {pid})" if pid.isdigit() else ""

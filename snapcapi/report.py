@@ -1,0 +1,231 @@
+"""Reports: the human summary (rich, on stderr), the `--json` summary, and the per-row `--report` file.
+
+Nothing here shows personal data: outcomes carry field names and reasons, never the values.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from snapcapi.atomic import AtomicFile
+from snapcapi.errors import OutputError
+from snapcapi.model import FAILURE_SAMPLE, Row, RowOutcome, RunReport, Status
+from snapcapi.readers import Source
+
+UPLOAD_STATUSES = (Status.SENT, Status.INVALID, Status.REJECTED, Status.FAILED, Status.SKIPPED)
+VALIDATE_STATUSES = (Status.VALID, Status.INVALID, Status.REJECTED, Status.SKIPPED)
+REPORT_COLUMNS = ("file", "line", "status", "event_name", "event_id", "asset_id", "errors", "warnings")
+
+# v3 user_data keys as people call them, in the order the quality table lists them.
+IDENTIFIER_LABELS = {
+    "em": "email",
+    "ph": "phone",
+    "madid": "mobile ad id",
+    "client_ip_address": "IP address",
+    "client_user_agent": "user agent",
+    "fn": "first name",
+    "ln": "last name",
+    "ge": "gender",
+    "db": "date of birth",
+    "ct": "city",
+    "st": "state",
+    "zp": "zip",
+    "country": "country",
+    "external_id": "external id",
+    "sc_click_id": "click id",
+    "sc_cookie1": "_scid cookie",
+    "idfv": "IDFV",
+}
+
+
+def outcome_record(outcome: RowOutcome) -> dict[str, Any]:
+    """Return one row's outcome as the `--report` record."""
+    return {
+        "file": outcome.file,
+        "line": outcome.line,
+        "status": outcome.status.value,
+        "event_name": outcome.event_name,
+        "event_id": outcome.event_id,
+        "asset_id": outcome.asset_id,
+        "errors": [str(p) for p in outcome.errors],
+        "warnings": [str(p) for p in outcome.warnings],
+    }
+
+
+class ReportWriter:
+    """Writes one record per input row: JSON Lines, or CSV when the path ends in `.csv`.
+
+    The file appears, complete, when the writer is closed (written under a temporary name, then renamed);
+    leaving its `with` block on an exception leaves `path` as it was. Raises OutputError when the file
+    cannot be created or written.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._atomic = AtomicFile(path)
+        except OSError as err:
+            raise OutputError(f"--report {path}: cannot write there ({err.strerror or err})") from None
+        self._csv: csv.DictWriter[str] | None = None
+        if path.suffix.lower() == ".csv":
+            self._csv = csv.DictWriter(self._atomic.file, fieldnames=REPORT_COLUMNS)
+            self._guarded(self._csv.writeheader)
+
+    def __call__(self, outcome: RowOutcome, source: Source, row: Row) -> None:
+        record = outcome_record(outcome)
+        if self._csv is not None:
+            record["errors"] = "; ".join(record["errors"])
+            record["warnings"] = "; ".join(record["warnings"])
+            writer = self._csv
+            self._guarded(lambda: writer.writerow(record))
+        else:
+            line = json.dumps(record, ensure_ascii=False) + "\n"
+            self._guarded(lambda: self._atomic.file.write(line))
+
+    def _guarded(self, write: Callable[[], object]) -> None:
+        try:
+            write()
+        except OSError as err:
+            self._atomic.discard()
+            raise OutputError(f"--report {self.path}: cannot write ({err.strerror or err})") from None
+
+    def __enter__(self) -> ReportWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if kind is not None:
+            self._atomic.discard()
+            return
+        self._guarded(self._atomic.commit)
+
+
+def summary(report: RunReport, *, validate: bool, exit_code: int) -> dict[str, Any]:
+    """Return the `--json` summary of a run."""
+    statuses = VALIDATE_STATUSES if validate else UPLOAD_STATUSES
+    out: dict[str, Any] = {"rows": report.rows}
+    out.update({status.value: report.count(status) for status in statuses})
+    out["exit_code"] = exit_code
+    out["by_event_name"] = {
+        name: {s.value: n for s, n in counts.items() if n} for name, counts in sorted(report.by_event.items())
+    }
+    quality = report.quality
+    out["quality"] = {
+        "identifiers": {IDENTIFIER_LABELS.get(k, k): n for k, n in _ordered(quality.identifiers)},
+        "matchable": quality.matchable,
+        "stale_events": quality.stale,
+        "duplicate_event_ids": quality.duplicates,
+        "unused_columns": {f: list(c) for f, c in quality.unused_columns.items()},
+    }
+    if not validate:
+        out["requests"] = report.requests
+    for key in ("interrupted", "auth_error", "budget_stop"):
+        value = getattr(report, key)
+        if value:
+            out[key] = value
+    return out
+
+
+def _ordered(identifiers: dict[str, int]) -> Iterator[tuple[str, int]]:
+    for key in IDENTIFIER_LABELS:
+        if key in identifiers:
+            yield key, identifiers[key]
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.0%}" if whole else "-"
+
+
+def render(report: RunReport, console: Console, *, validate: bool, title: str) -> None:
+    """Print the human report: counts by status and event name, problem rows, data quality."""
+    statuses = VALIDATE_STATUSES if validate else UPLOAD_STATUSES
+    console.print()
+    totals = Table(title=title, title_justify="left", show_edge=False)
+    totals.add_column("event name")
+    for status in statuses:
+        totals.add_column(status.value, justify="right")
+    for name, counts in sorted(report.by_event.items()):
+        totals.add_row(name, *(str(counts[s]) for s in statuses))
+    totals.add_section()
+    totals.add_row("[b]all rows[/b] " + str(report.rows), *(f"[b]{report.count(s)}[/b]" for s in statuses))
+    console.print(totals)
+
+    problems = sum(report.count(s) for s in (Status.INVALID, Status.REJECTED, Status.FAILED))
+    if problems:
+        shown = len(report.failures)
+        table = Table(
+            title=f"Rows not {'valid' if validate else 'sent'} (first {shown} of {problems})"
+            if problems > FAILURE_SAMPLE
+            else "Rows not " + ("valid" if validate else "sent"),
+            title_justify="left",
+            show_edge=False,
+        )
+        table.add_column("file", overflow="fold", max_width=24)
+        table.add_column("line", justify="right")
+        table.add_column("status")
+        table.add_column("field")
+        table.add_column("reason", overflow="fold", ratio=1)
+        for outcome in report.failures:
+            name = Path(outcome.file).name
+            for problem in outcome.errors:
+                table.add_row(
+                    name, str(outcome.line), outcome.status.value, problem.field, escape(problem.message)
+                )
+            for problem in outcome.warnings:  # a dropped identifier often explains the error above it
+                table.add_row(
+                    "", "", "[dim]warning[/dim]", problem.field, f"[dim]{escape(problem.message)}[/dim]"
+                )
+        console.print()
+        console.print(table)
+        if problems > shown:
+            console.print(f"... and {problems - shown} more (--report PATH lists every row)")
+
+    quality = report.quality
+    readable = report.rows
+    if readable:
+        table = Table(title="Data quality", title_justify="left", show_edge=False)
+        table.add_column("rows with")
+        table.add_column("rows", justify="right")
+        table.add_column("share", justify="right")
+        for key, count in _ordered(quality.identifiers):
+            table.add_row(IDENTIFIER_LABELS[key], str(count), _share(count, readable))
+        table.add_section()
+        table.add_row("matchable and valid", str(quality.matchable), _share(quality.matchable, readable))
+        table.add_row("older than 7 days", str(quality.stale), _share(quality.stale, readable))
+        table.add_row("duplicate event ids", str(quality.duplicates), _share(quality.duplicates, readable))
+        console.print()
+        console.print(table)
+        for name, columns in quality.unused_columns.items():
+            console.print(f"[dim]{escape(name)}: columns not used: {escape(', '.join(columns))}[/dim]")
+    for note in (report.budget_stop, report.auth_error and f"stopped: {report.auth_error}"):
+        if note:
+            console.print(f"[red]{escape(note)}[/red]")
+    if report.interrupted:
+        console.print(
+            "[yellow]interrupted: what was delivered is recorded; run again to send the rest[/yellow]"
+        )
+    console.print(verdict(report, validate=validate))
+
+
+def verdict(report: RunReport, *, validate: bool) -> str:
+    """Return the one line that ends the human report: what happened, and what to do next."""
+    done = report.count(Status.VALID if validate else Status.SENT)
+    refused = report.count(Status.INVALID) + report.count(Status.REJECTED)
+    failed = report.count(Status.FAILED)
+    skipped = report.count(Status.SKIPPED)
+    parts = [f"{done} {'valid' if validate else 'sent'}"]
+    if skipped:
+        parts.append(f"{skipped} skipped")
+    if refused:
+        parts.append(f"{refused} refused (--rejects PATH writes them out to fix and upload again)")
+    if failed:
+        parts.append(f"{failed} not delivered (run again to send them)")
+    colour = "red" if failed or refused else "green"
+    return f"[{colour}]{report.rows} rows: {', '.join(parts)}[/{colour}]"
