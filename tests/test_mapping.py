@@ -605,9 +605,6 @@ def test_segment_top_level_traits_win_over_context_traits() -> None:
     assert flatten_segment(call)["email"] == "top@example.com"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: an empty top-level `traits` object hides context.traits (_first keeps {})"
-)
 def test_empty_top_level_traits_fall_back_to_context_traits() -> None:
     """`"traits": {}` says nothing, so the identifiers in `context.traits` are used."""
     call = {
@@ -666,11 +663,6 @@ def test_dotted_map_reaches_into_a_segment_call() -> None:
     assert map_json(call, mapper)["content_category"] == "shoes"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: for Segment rows the plan is made from the flattened fields, so an explicit --map of a"
-    " top-level Segment key (userId) is silently ignored",
-)
 def test_map_of_a_top_level_segment_key_is_honoured() -> None:
     """`--map external_id=userId` on Segment rows feeds external_id from the call's userId."""
     mapper = Mapper(MappingConfig(), {"external_id": "userId"})

@@ -1,0 +1,76 @@
+"""Tests of snapcapi.dedupe.SeenIds: the first row with an (asset, event_id) wins; later ones repeat it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from snapcapi.dedupe import SeenIds
+
+
+@pytest.fixture
+def seen() -> Iterator[SeenIds]:
+    """A fresh SeenIds, closed after the test."""
+    ids = SeenIds()
+    yield ids
+    ids.close()
+
+
+def test_new_ids_have_not_been_seen(seen: SeenIds) -> None:
+    """Ids never seen before give None."""
+    assert seen.first_seen([("PIXEL-1", "e1", "a.csv", 2), ("PIXEL-1", "e2", "a.csv", 3)]) == [None, None]
+
+
+def test_id_seen_in_an_earlier_call_gives_where_it_was_first(seen: SeenIds) -> None:
+    """An id repeated in a later chunk gives the file and line of its first row."""
+    seen.first_seen([("PIXEL-1", "e1", "a.csv", 2)])
+    assert seen.first_seen([("PIXEL-1", "e1", "b.csv", 7)]) == [("a.csv", 2)]
+
+
+def test_id_repeated_within_one_call_gives_where_it_was_first(seen: SeenIds) -> None:
+    """An id repeated inside one chunk gives the first item's file and line."""
+    items = [("PIXEL-1", "e1", "a.csv", 2), ("PIXEL-1", "e2", "a.csv", 3), ("PIXEL-1", "e1", "a.csv", 4)]
+    assert seen.first_seen(items) == [None, None, ("a.csv", 2)]
+
+
+def test_every_later_repeat_points_to_the_first_row(seen: SeenIds) -> None:
+    """The third occurrence points to the first, not the second."""
+    seen.first_seen([("PIXEL-1", "e1", "a.csv", 2), ("PIXEL-1", "e1", "a.csv", 3)])
+    assert seen.first_seen([("PIXEL-1", "e1", "a.csv", 9)]) == [("a.csv", 2)]
+
+
+def test_same_id_for_another_asset_is_not_a_duplicate(seen: SeenIds) -> None:
+    """Snap deduplicates per asset, so the same event id for two assets is two events."""
+    items = [("PIXEL-1", "e1", "a.csv", 2), ("SNAP-APP-1", "e1", "a.csv", 3)]
+    assert seen.first_seen(items) == [None, None]
+
+
+def test_asset_and_id_are_not_confused_by_concatenation(seen: SeenIds) -> None:
+    """("P1", "x") and ("P", "1x") are different keys."""
+    assert seen.first_seen([("P1", "x", "a.csv", 2), ("P", "1x", "a.csv", 3)]) == [None, None]
+
+
+def test_empty_call_gives_an_empty_list(seen: SeenIds) -> None:
+    """No items, no answers."""
+    assert seen.first_seen([]) == []
+
+
+def test_many_ids_are_answered_across_chunks(seen: SeenIds) -> None:
+    """Thousands of ids (more than one SQL query takes) are all remembered and looked up."""
+    first = [("PIXEL-1", f"e{n}", "a.csv", n + 2) for n in range(1500)]
+    assert seen.first_seen(first) == [None] * 1500
+    again = [("PIXEL-1", f"e{n}", "b.csv", n + 2) for n in range(0, 3000, 2)]
+    expected = [("a.csv", n + 2) if n < 1500 else None for n in range(0, 3000, 2)]
+    assert seen.first_seen(again) == expected
+
+
+def test_two_instances_do_not_share_what_they_saw() -> None:
+    """Each run has its own private memory of ids."""
+    first, second = SeenIds(), SeenIds()
+    try:
+        first.first_seen([("PIXEL-1", "e1", "a.csv", 2)])
+        assert second.first_seen([("PIXEL-1", "e1", "a.csv", 2)]) == [None]
+    finally:
+        first.close()
+        second.close()
