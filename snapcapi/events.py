@@ -71,7 +71,10 @@ class Invalid:
 
 
 def split_list(value: Any) -> list[Any]:
-    """Return a list field's values: a JSON list as is, a string split on `|` or `,`, blanks dropped."""
+    """Return a list field's values: a JSON list (or its text) as is, a string split on `|` or `,`, blanks
+    dropped."""
+    if isinstance(value, str) and value.lstrip().startswith("["):
+        value = _json_or(value, value)
     if isinstance(value, list):
         return [v for v in value if v is not None and str(v).strip()]
     text = str(value)
@@ -99,7 +102,7 @@ def _number(raw: Any, what: str) -> float:
         raise ValueError(f"{what} must be a number, got true/false")
     try:
         number = float(raw.strip()) if isinstance(raw, str) else float(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{what} must be a number, got {str(raw)[:30]!r}") from None
     if not math.isfinite(number) or number < 0:
         raise ValueError(f"{what} must be a finite number of 0 or more")
@@ -162,9 +165,12 @@ class _Builder:
             self.error("event_time", "in the future; Snap refuses events stamped ahead of now")
         elif age > spec.MAX_EVENT_AGE:
             days = spec.MAX_EVENT_AGE // 86400
-            self.error("event_time", f"{age // 86400} days old; Snap takes events up to {days} days old")
+            self.error("event_time", f"more than {days} days old; Snap takes events up to {days} days old")
         elif age > spec.STALE_EVENT_AGE:
-            self.warn("event_time", f"{age // 86400} days old; events older than 7 days attribute poorly")
+            days = spec.STALE_EVENT_AGE // 86400
+            self.warn(
+                "event_time", f"{age // 86400} days old; events older than {days} days attribute poorly"
+            )
         return when
 
     def user_data(self) -> dict[str, Any]:
@@ -215,7 +221,11 @@ class _Builder:
                     self.error(required, "missing; PURCHASE events need a value and a currency")
         for text_field in ("order_id", "content_category", "search_string", "sign_up_method"):
             if text_field in values:
-                custom[text_field] = str(values[text_field]).strip()
+                text = str(values[text_field]).strip()
+                if _encodable(text):
+                    custom[text_field] = text
+                else:
+                    self.error(text_field, "contains characters that are not valid Unicode text")
         for list_field in ("content_ids", "brands"):
             if list_field in values:
                 custom[list_field] = [str(v) for v in split_list(values[list_field])]
@@ -271,12 +281,25 @@ class _Builder:
         return options
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _json_or(text: str, fallback: Any) -> Any:
+    """Decode JSON text; `fallback` when it is not JSON (or nests too deep to decode)."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return fallback
+
+
 def _contents(raw: Any) -> list[dict[str, Any]] | None:
     if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            return None
+        raw = _json_or(raw, None)
     if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
         return None
     return [
@@ -287,10 +310,7 @@ def _contents(raw: Any) -> list[dict[str, Any]] | None:
 
 def _extinfo_items(raw: Any) -> list[Any]:
     if isinstance(raw, str) and raw.strip().startswith("["):
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            return []
+        raw = _json_or(raw, [])
     if isinstance(raw, list):
         return raw
     return str(raw).split("|")
@@ -303,7 +323,8 @@ def derive_event_id(payload: Mapping[str, Any]) -> str:
     only change formatting (column order, `usd` for `USD`, another time notation) keep the id.
     """
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "snapcapi-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+    # surrogatepass: a lone surrogate from a Python caller must give an id, not a crash
+    return "snapcapi-" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def build(values: Mapping[str, Any], file: str, line: int, ctx: BuildContext) -> Event | Invalid:

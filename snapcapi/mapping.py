@@ -149,7 +149,7 @@ class Mapper:
             if not _is_empty(value):
                 values[name] = value
         for name, column in self.explicit.items():
-            if name not in values and "." in column:
+            if name not in values:  # a dotted path, or a key the JSON shape's flattening left out
                 value = _dotted(row.data, column)
                 if not _is_empty(value):
                     values[name] = value

@@ -33,7 +33,7 @@ def _get(data: Any, *path: str) -> Any:
 
 def _first(*values: Any) -> Any:
     for value in values:
-        if value is not None and value != "":
+        if value is not None and value != "" and value != {} and value != []:
             return value
     return None
 

@@ -29,12 +29,14 @@ def parse_event_time(value: Any, timezone: tzinfo = UTC, now: int = 0) -> int:
     """
     if isinstance(value, bool):
         raise ValueError("expected a time, got true/false")
+    if isinstance(value, int) and abs(value) > 10**18:  # float() of a huge JSON integer overflows
+        raise ValueError("a Unix time must be a positive number of seconds or milliseconds")
     if isinstance(value, int | float):
         return _from_number(float(value))
     if not isinstance(value, str):
         raise ValueError(f"expected a time, got {type(value).__name__}")
     text = value.strip()
-    if _NUMBER.fullmatch(text):
+    if _NUMBER.fullmatch(text) and len(text) <= 24:
         return _from_number(float(text))
     relative = _RELATIVE.fullmatch(text)
     if relative:
