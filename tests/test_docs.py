@@ -1,0 +1,71 @@
+"""The README documents every command and option, and CI runs the README's own test command."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
+
+from snapcapi.cli import app
+from snapcapi.emulator import build_parser
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _commands() -> dict[str, Any]:
+    group: Any = typer.main.get_command(app)
+    return dict(group.commands)
+
+
+def test_every_command_is_in_the_readme() -> None:
+    """Each `snapcapi` command appears in the README as `snapcapi NAME`."""
+    missing = [name for name in _commands() if f"snapcapi {name}" not in README]
+    assert missing == []
+
+
+@pytest.mark.parametrize("command", ["upload", "validate", "event-types", "hash"])
+def test_every_option_of_a_command_is_in_the_readme(command: str) -> None:
+    """Each long option of each command is written in the README."""
+    options = [
+        name
+        for param in _commands()[command].params
+        for name in param.opts
+        if name.startswith("--") and name != "--help"
+    ]
+    assert options
+    missing = [name for name in options if f"`{name}" not in README and f"{name}`" not in README]
+    assert missing == []
+
+
+def test_every_emulator_option_is_in_the_readme_or_its_help() -> None:
+    """The mock-server's fault options are named in the README (the rest are in `--help`)."""
+    flags = {flag for action in build_parser()._actions for flag in action.option_strings}
+    for flag in ("--host", "--port", "--latency", "--rate-429", "--rate-5xx", "--rate-drop", "--seed"):
+        assert flag in flags
+        assert flag in README
+
+
+def _readme_test_command() -> str:
+    blocks = re.findall(r"```sh\n(.*?)\n```", README, flags=re.DOTALL)
+    commands = [block for block in blocks if "pytest" in block]
+    assert len(commands) == 1, "the README should show exactly one test command"
+    return commands[0].strip()
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    """`.ci/run` runs the README's test command, character for character."""
+    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert _readme_test_command() in script.splitlines()
+
+
+def test_the_readme_main_command_uses_a_sample_and_the_sandbox() -> None:
+    """The README's first command needs no credentials: it uploads a bundled sample to the sandbox."""
+    first = re.findall(r"```sh\n(.*?)\n```", README, flags=re.DOTALL)[0]
+    sample = re.search(r"samples/\S+", first)
+    assert sample is not None
+    assert (ROOT / sample.group(0)).is_file()
+    assert "--sandbox" in first
