@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -19,10 +21,16 @@ WEB = str(SAMPLES / "web_events.csv")
 APP = str(SAMPLES / "app_events.jsonl")
 
 
+class Invoke(Protocol):
+    """Runs the CLI with arguments (and optional standard input)."""
+
+    def __call__(self, *args: str, stdin: str | None = None) -> Result: ...
+
+
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
     """Invoke the app with a clean environment, a private state directory and a wide terminal."""
-    for name in list(__import__("os").environ):
+    for name in list(os.environ):
         if name.startswith("SNAPCAPI_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("SNAPCAPI_STATE_DIR", str(tmp_path / "state"))
@@ -36,18 +44,9 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> object:
     return invoke
 
 
-Invoke = object
-
-
-def call(run: object, *args: str, stdin: str | None = None) -> Result:
-    """Run the CLI through the fixture."""
-    result: Result = run(*args, stdin=stdin)  # type: ignore[operator]
-    return result
-
-
-def test_event_types_lists_all_31_names_with_aliases(run: object) -> None:
+def test_event_types_lists_all_31_names_with_aliases(run: Invoke) -> None:
     """`snapcapi event-types --json` gives every predefined name and its aliases."""
-    result = call(run, "event-types", "--json")
+    result = run("event-types", "--json")
     assert result.exit_code == 0
     names = json.loads(result.stdout)
     assert list(names) == [name.value for name in EventName]
@@ -66,39 +65,39 @@ def test_event_types_lists_all_31_names_with_aliases(run: object) -> None:
     ],
 )  # fmt: skip
 def test_hash_prints_the_normalized_value_and_its_sha256(
-    run: object, field: str, value: str, normalized: str, digest: str
+    run: Invoke, field: str, value: str, normalized: str, digest: str
 ) -> None:
     """`snapcapi hash FIELD VALUE` shows the exact normalized value and the reference hash."""
-    result = call(run, "hash", field, value)
+    result = run("hash", field, value)
     assert result.exit_code == 0
     assert f"normalized  {normalized}\n" in result.stdout
     assert f"sha256      {digest}\n" in result.stdout
 
 
-def test_hash_says_why_a_value_is_refused_and_exits_1(run: object) -> None:
+def test_hash_says_why_a_value_is_refused_and_exits_1(run: Invoke) -> None:
     """A value that cannot be normalized is refused with the reason, never echoed."""
-    result = call(run, "hash", "email", "jane.at.example.com")
+    result = run("hash", "email", "jane.at.example.com")
     assert result.exit_code == 1
     assert result.stderr == "refused: email: not an email address\n"
 
 
-def test_hash_of_an_unknown_field_exits_2(run: object) -> None:
+def test_hash_of_an_unknown_field_exits_2(run: Invoke) -> None:
     """An unknown field name is a usage error listing the fields."""
-    result = call(run, "hash", "shoe_size", "42")
+    result = run("hash", "shoe_size", "42")
     assert result.exit_code == 2
     assert result.stderr.startswith("error: unknown field 'shoe_size'; the fields are: email, phone,")
 
 
-def test_the_ip_address_is_shown_unhashed(run: object) -> None:
+def test_the_ip_address_is_shown_unhashed(run: Invoke) -> None:
     """Snap v3 wants the plain IP address: `hash` says it is sent as is."""
-    result = call(run, "hash", "ip_address", " 203.0.113.9 ")
+    result = run("hash", "ip_address", " 203.0.113.9 ")
     assert result.exit_code == 0
     assert "sent        203.0.113.9 (not hashed)" in result.stdout
 
 
-def test_validate_of_the_offline_sample_names_each_bad_row_and_exits_1(run: object) -> None:
+def test_validate_of_the_offline_sample_names_each_bad_row_and_exits_1(run: Invoke) -> None:
     """The sample with typical mistakes: every bad row is reported by line, with the summary in JSON."""
-    result = call(run, "validate", OFFLINE, "--conversion-type", "OFFLINE", "--pixel-id", "px", "--json")
+    result = run("validate", OFFLINE, "--conversion-type", "OFFLINE", "--pixel-id", "px", "--json")
     assert result.exit_code == 1
     summary = json.loads(result.stdout)
     assert {k: summary[k] for k in ("rows", "valid", "invalid", "skipped", "exit_code")} == {
@@ -109,18 +108,18 @@ def test_validate_of_the_offline_sample_names_each_bad_row_and_exits_1(run: obje
     assert "olivia.brown" not in result.stderr + result.stdout
 
 
-def test_validate_without_a_pixel_id_is_a_configuration_error(run: object) -> None:
+def test_validate_without_a_pixel_id_is_a_configuration_error(run: Invoke) -> None:
     """The asset a fixed conversion type needs is checked before any row: exit 2, naming the flag."""
-    result = call(run, "validate", OFFLINE, "--conversion-type", "OFFLINE")
+    result = run("validate", OFFLINE, "--conversion-type", "OFFLINE")
     assert result.exit_code == 2
     assert (
         result.stderr == "error: To send OFFLINE events, set a Pixel ID (--pixel-id or SNAPCAPI_PIXEL_ID)\n"
     )
 
 
-def test_upload_without_credentials_is_a_configuration_error(run: object) -> None:
+def test_upload_without_credentials_is_a_configuration_error(run: Invoke) -> None:
     """No token and no OAuth credentials: exit 2 before anything is sent, saying what to set."""
-    result = call(run, "upload", WEB, "--pixel-id", "px")
+    result = run("upload", WEB, "--pixel-id", "px")
     assert result.exit_code == 2
     assert (
         "No credentials: set a Conversions API token (--access-token or SNAPCAPI_ACCESS_TOKEN)"
@@ -128,43 +127,43 @@ def test_upload_without_credentials_is_a_configuration_error(run: object) -> Non
     )
 
 
-def test_a_missing_file_exits_2_naming_it(run: object) -> None:
+def test_a_missing_file_exits_2_naming_it(run: Invoke) -> None:
     """An input that does not exist is an unreadable input: exit 2, nothing sent."""
-    result = call(run, "validate", "no-such-file.csv", "--pixel-id", "px")
+    result = run("validate", "no-such-file.csv", "--pixel-id", "px")
     assert result.exit_code == 2
     assert "no-such-file.csv" in result.stderr
 
 
-def test_upload_dry_run_equals_validate(run: object) -> None:
+def test_upload_dry_run_equals_validate(run: Invoke) -> None:
     """`upload --dry-run` prints the same summary as `validate`."""
     args = (OFFLINE, "--conversion-type", "OFFLINE", "--pixel-id", "px", "--json")
-    dry = json.loads(call(run, "upload", "--dry-run", *args).stdout)
-    plain = json.loads(call(run, "validate", *args).stdout)
+    dry = json.loads(run("upload", "--dry-run", *args).stdout)
+    plain = json.loads(run("validate", *args).stdout)
     assert dry == plain
 
 
-def test_validate_reads_standard_input(run: object) -> None:
+def test_validate_reads_standard_input(run: Invoke) -> None:
     """`-` reads the rows from stdin, with line numbers as in a file."""
     data = Path(WEB).read_text(encoding="utf-8")
-    result = call(run, "validate", "-", "--pixel-id", "px", "--json", stdin=data)
+    result = run("validate", "-", "--pixel-id", "px", "--json", stdin=data)
     assert result.exit_code == 0
     assert json.loads(result.stdout)["valid"] == 8
 
 
 @pytest.mark.parametrize(("sample", "extra"), [(WEB, ()), (APP, ("--conversion-type", "MOBILE_APP"))])
-def test_the_samples_upload_cleanly_to_the_sandbox(run: object, sample: str, extra: tuple[str, ...]) -> None:
+def test_the_samples_upload_cleanly_to_the_sandbox(run: Invoke, sample: str, extra: tuple[str, ...]) -> None:
     """The README's main command: a bundled sample sent to the in-process emulator, exit 0."""
-    result = call(run, "upload", sample, "--sandbox", "--json", *extra)
+    result = run("upload", sample, "--sandbox", "--json", *extra)
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["sent"] == summary["rows"] > 0
 
 
-def test_report_and_rejects_files_are_written(run: object, tmp_path: Path) -> None:
+def test_report_and_rejects_files_are_written(run: Invoke, tmp_path: Path) -> None:
     """--report holds one record per row; --rejects the refused rows with their columns and an error."""
     report, rejects = tmp_path / "report.jsonl", tmp_path / "rejects.csv"
-    result = call(
-        run, "validate", OFFLINE, "--conversion-type", "OFFLINE", "--pixel-id", "px",
+    result = run(
+        "validate", OFFLINE, "--conversion-type", "OFFLINE", "--pixel-id", "px",
         "--report", str(report), "--rejects", str(rejects),
     )  # fmt: skip
     assert result.exit_code == 1
@@ -177,12 +176,12 @@ def test_report_and_rejects_files_are_written(run: object, tmp_path: Path) -> No
     assert report.stat().st_mode & 0o777 == 0o600
 
 
-def test_validate_remote_maps_the_test_endpoint_answers_to_rows(run: object) -> None:
+def test_validate_remote_maps_the_test_endpoint_answers_to_rows(run: Invoke) -> None:
     """`validate --remote` sends to /events/validate; Snap's per-event logs become row statuses."""
     config = EmulatorConfig(access_tokens=frozenset({"tok"}), reject_event_ids=frozenset({"web-000103"}))
     with Emulator(config) as emulator:
-        result = call(
-            run, "validate", WEB, "--remote", "--api-url", emulator.url, "--access-token", "tok",
+        result = run(
+            "validate", WEB, "--remote", "--api-url", emulator.url, "--access-token", "tok",
             "--pixel-id", "px", "--json",
         )  # fmt: skip
         kept = emulator.events()

@@ -51,9 +51,9 @@ def test_every_emulator_option_is_in_the_readme_or_its_help() -> None:
 
 def _readme_test_command() -> str:
     blocks = re.findall(r"```sh\n(.*?)\n```", README, flags=re.DOTALL)
-    commands = [block for block in blocks if "pytest" in block]
+    commands = [str(block).strip() for block in blocks if "pytest" in block]
     assert len(commands) == 1, "the README should show exactly one test command"
-    return commands[0].strip()
+    return commands[0]
 
 
 def test_ci_runs_the_readme_test_command() -> None:
