@@ -7,12 +7,13 @@ Only this module imports typer, and it maps every expected failure to an exit co
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from pathlib import Path
@@ -25,6 +26,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from snapcapi import __version__, spec
+from snapcapi.atomic import is_stream
 from snapcapi.client import (
     AttemptLog,
     OAuthToken,
@@ -85,6 +87,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+# Seconds a run waits for another run to release the delivery ledger before it stops (exit 2).
+LEDGER_WAIT = 10.0
 SANDBOX_TOKEN = "sandbox-token"  # the in-process emulator's token, not a secret
 SANDBOX_PIXEL_ID = "sandbox-pixel"
 SANDBOX_SNAP_APP_ID = "sandbox-snap-app"
@@ -175,6 +179,16 @@ BatchSize = Annotated[
 Concurrency = Annotated[
     int, typer.Option(help="Requests in flight.", min=1, max=64, rich_help_panel=_SENDING)
 ]
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        help="Processes building events (default: one per CPU; 1: this process only).",
+        min=1,
+        max=64,
+        show_default=False,
+        rich_help_panel=_SENDING,
+    ),
+]
 MaxRetries = Annotated[
     int, typer.Option(help="Retries of one request.", min=0, max=50, rich_help_panel=_SENDING)
 ]
@@ -239,6 +253,7 @@ class CommandArgs:
     resend: bool = False
     no_ledger: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    workers: int | None = None  # None: one per CPU
 
 
 @app.command()
@@ -288,6 +303,7 @@ def upload(
     max_invalid: MaxInvalid = None,
     batch_size: BatchSize = spec.MAX_EVENTS_PER_REQUEST,
     concurrency: Concurrency = 4,
+    workers: Workers = None,
     max_retries: MaxRetries = 8,
     timeout: Timeout = 30.0,
     report: ReportPath = None,
@@ -303,7 +319,7 @@ def upload(
         files, flags, env_file, event_type, timezone, map_ or [], mapping, format_, delimiter, limit,
         max_invalid, batch_size, concurrency, max_retries, timeout, report, rejects, json_, quiet,
         no_progress, verbose, send=not dry_run, sandbox=sandbox, test_event_code=test_event_code,
-        resend=resend, no_ledger=no_ledger,
+        resend=resend, no_ledger=no_ledger, workers=workers,
     )  # fmt: skip
     raise typer.Exit(_execute(args))
 
@@ -340,6 +356,7 @@ def validate(
     max_invalid: MaxInvalid = None,
     batch_size: BatchSize = spec.MAX_EVENTS_PER_REQUEST,
     concurrency: Concurrency = 4,
+    workers: Workers = None,
     max_retries: MaxRetries = 8,
     timeout: Timeout = 30.0,
     report: ReportPath = None,
@@ -354,7 +371,7 @@ def validate(
     args = CommandArgs(
         files, flags, env_file, event_type, timezone, map_ or [], mapping, format_, delimiter, limit,
         max_invalid, batch_size, concurrency, max_retries, timeout, report, rejects, json_, quiet,
-        no_progress, verbose, remote=remote,
+        no_progress, verbose, remote=remote, workers=workers,
     )  # fmt: skip
     raise typer.Exit(_execute(args))
 
@@ -377,6 +394,7 @@ def _execute(args: CommandArgs) -> int:
     """Run upload or validate; return the exit code. Expected failures become a message and a code."""
     console = _console(args.quiet)
     secrets: tuple[str, ...] = ()
+    broken: InputError | None = None
     try:
         with ExitStack() as stack:
             _check_output_paths(args)
@@ -399,21 +417,38 @@ def _execute(args: CommandArgs) -> int:
             ledger = None
             recording = args.send and not args.sandbox and not args.test_event_code
             if sender is not None and args.send and not args.no_ledger and not args.sandbox:
-                ledger = stack.enter_context(Ledger.open(settings.state_dir))
+                ledger = stack.enter_context(Ledger.open(settings.state_dir, wait=LEDGER_WAIT))
             sinks: list[Sink] = []
+            temporaries: list[Path | None] = []
             if args.report:
-                sinks.append(stack.enter_context(ReportWriter(args.report)))
+                report_writer = stack.enter_context(ReportWriter(args.report))
+                sinks.append(report_writer)
+                temporaries.append(report_writer.temporary)
             if args.rejects:
                 rejects = stack.enter_context(RejectsWriter(args.rejects))
                 sinks.append(_rejects_sink(rejects))
+                temporaries.append(rejects.temporary)
             options = RunOptions(
-                limit=args.limit, max_invalid=args.max_invalid, resend=args.resend, record=recording
+                limit=args.limit,
+                max_invalid=args.max_invalid,
+                resend=args.resend,
+                record=recording,
+                workers=args.workers,
             )
             run = Run(sources, mapper, ctx, sender=sender, ledger=ledger, options=options, sinks=sinks)
-            with _progress(console, args, run) as progress_sink, _signals(run):
+            with (
+                _progress(console, args, run) as progress_sink,
+                _signals(run, quiet=args.quiet, temporaries=[t for t in temporaries if t is not None]),
+            ):
                 if progress_sink is not None:
                     run.sinks = [*sinks, progress_sink]
-                report = run.execute()
+                try:
+                    report = run.execute()
+                except InputError as err:
+                    # The input broke off part-way (a truncated gzip): the rows before it have their
+                    # outcomes and what was sent is recorded, so the reports are written all the same.
+                    broken, report = err, run.report
+                    report.requests = sender.requests if sender is not None else 0
     except (ConfigError, InputError, LedgerError, OutputError) as err:
         console.print(f"[red]error:[/red] {escape(redact(str(err), secrets))}", soft_wrap=True)
         _print_json(args, {"error": redact(str(err), secrets), "exit_code": int(ExitCode.USAGE)})
@@ -422,26 +457,38 @@ def _execute(args: CommandArgs) -> int:
         console.print(f"[red]error:[/red] {escape(redact(str(err), secrets))}", soft_wrap=True)
         _print_json(args, {"error": redact(str(err), secrets), "exit_code": int(ExitCode.AUTH)})
         return ExitCode.AUTH
-    code = exit_code_for(report)
+    code = exit_code_for(report) if broken is None else ExitCode.USAGE
     validate_view = not args.send
     if not args.quiet:
         verb = "upload" if args.send else "validate"
         render(report, console, validate=validate_view, title=f"snapcapi {verb}: {report.rows} rows")
-    _print_json(args, summary(report, validate=validate_view, exit_code=int(code)))
+    document = summary(report, validate=validate_view, exit_code=int(code))
+    if broken is not None:
+        console.print(f"[red]error:[/red] {escape(redact(str(broken), secrets))}", soft_wrap=True)
+        document["error"] = redact(str(broken), secrets)
+    _print_json(args, document)
     return code
 
 
 def _check_output_paths(args: CommandArgs) -> None:
-    """Refuse a --report or --rejects path that is one of the inputs: it would be overwritten."""
+    """Refuse a --report or --rejects path that is one of the inputs, or both the same file: it would be
+    overwritten."""
     inputs = {Path(f).resolve() for f in args.files if f != "-"}
     for flag, path in (("--report", args.report), ("--rejects", args.rejects)):
         if path is not None and path.resolve() in inputs:
             raise ConfigError(f"{flag} {path} is one of the input files; it would be overwritten")
+    report, rejects = args.report, args.rejects
+    same = report is not None and rejects is not None and report.resolve() == rejects.resolve()
+    if same and report is not None and not is_stream(report):  # two streams to one pipe may be meant
+        raise ConfigError(f"--report and --rejects are the same file, {report}; give each its own")
 
 
 def _print_json(args: CommandArgs, document: dict[str, Any]) -> None:
     if args.json:
-        sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
+        # A file name that is not UTF-8 holds lone surrogates: write them as \udcXX escapes (valid JSON),
+        # never as raw bytes nor as a crash.
+        text = json.dumps(document, ensure_ascii=False).encode("utf-8", "backslashreplace").decode("utf-8")
+        sys.stdout.write(text + "\n")
 
 
 def _settings(args: CommandArgs) -> tuple[Settings, MappingConfig]:
@@ -579,13 +626,35 @@ def _rejects_sink(writer: RejectsWriter) -> Sink:
 
 
 @contextmanager
-def _signals(run: Run) -> Iterator[None]:
-    """SIGINT and SIGTERM stop reading; what is in flight finishes and is recorded. A second one aborts."""
+def _signals(run: Run, *, quiet: bool, temporaries: Sequence[Path]) -> Iterator[None]:
+    """SIGINT and SIGTERM stop reading: the requests in flight finish and are recorded, the reports are
+    written, and the run ends with exit 130. A second SIGINT stops at once, as a kill would: the requests
+    in flight are not recorded (a later run sends them again, under the same event ids), the unfinished
+    `temporaries` (report and rejects files) are removed, and the worker processes are ended.
+    """
+    received: list[int] = []
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        if run.state.stop.is_set() and signum == signal.SIGINT:
-            raise KeyboardInterrupt
+        # os.write and os._exit, not print or sys.exit: the handler can run while the main thread is inside
+        # a write to stderr, and worker threads (requests in flight) would hold up a normal exit.
+        if received and signum == signal.SIGINT:
+            for path in temporaries:
+                with suppress(OSError):
+                    os.unlink(path)
+            _end_children()
+            _say(
+                quiet,
+                "snapcapi: stopped at once; requests in flight were not recorded, a later run sends them",
+            )
+            os._exit(ExitCode.INTERRUPTED)
+        received.append(signum)
         run.stop()
+        if len(received) == 1:
+            name = signal.Signals(signum).name
+            _say(
+                quiet,
+                f"snapcapi: {name}: finishing the requests in flight, then stopping (Ctrl-C again: at once)",
+            )
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -593,6 +662,26 @@ def _signals(run: Run) -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def _end_children() -> None:
+    """Kill this process's child processes (the workers building rows), which an immediate exit would
+    leave running, waiting for work that never comes."""
+    try:
+        children = multiprocessing.active_children()
+    except Exception:  # best effort, on the way out
+        return
+    for child in children:
+        if child.pid is not None:
+            with suppress(OSError):
+                os.kill(child.pid, signal.SIGKILL)
+
+
+def _say(quiet: bool, message: str) -> None:
+    """Write one line to stderr from a signal handler (no buffered stream, no lock)."""
+    if not quiet:
+        with suppress(OSError):
+            os.write(2, (message + "\n").encode())
 
 
 @contextmanager

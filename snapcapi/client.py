@@ -25,6 +25,23 @@ import httpx
 from snapcapi import __version__
 from snapcapi.errors import AuthError, DeliveryError
 from snapcapi.spec import API_VERSION
+from snapcapi.wire import build_body, encode_json, join_body
+
+__all__ = [  # build_body and encode_json live in `wire`; they are named here too, where callers knew them
+    "REDACTED",
+    "USER_AGENT",
+    "Answer",
+    "AttemptLog",
+    "EventLog",
+    "OAuthToken",
+    "SnapClient",
+    "StaticToken",
+    "TokenSource",
+    "build_body",
+    "encode_json",
+    "make_http_client",
+    "redact",
+]
 
 USER_AGENT = f"snapcapi/{__version__}"
 REDACTED = "REDACTED"
@@ -63,19 +80,6 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     for form in sorted(forms, key=len, reverse=True):
         text = text.replace(form, REDACTED)
     return text
-
-
-def encode_json(value: object) -> bytes:
-    """Return `value` as the compact UTF-8 JSON snapcapi sends (also used to measure events' sizes)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def build_body(data: Sequence[Mapping[str, Any]], test_event_code: str | None = None) -> dict[str, Any]:
-    """Return the JSON body of one request: `{"data": [...]}`, plus `test_event_code` when given."""
-    body: dict[str, Any] = {"data": list(data)}
-    if test_event_code:
-        body["test_event_code"] = test_event_code
-    return body
 
 
 class TokenSource(Protocol):
@@ -296,10 +300,27 @@ class SnapClient:
         Raises AuthError on 401 (after a refresh, if the token source can refresh) or 403, and
         DeliveryError when every retry failed or the answer is unusable. Messages are redacted.
         """
+        return self.post_encoded(
+            asset_id,
+            [encode_json(event) for event in data],
+            validate=validate,
+            test_event_code=test_event_code,
+        )
+
+    def post_encoded(
+        self,
+        asset_id: str,
+        events: Sequence[bytes],
+        *,
+        validate: bool = False,
+        test_event_code: str | None = None,
+    ) -> Answer:
+        """`post_events` for events already encoded as JSON (`wire.encode_json`): their bytes are joined
+        into the body as they are. Returns and raises as `post_events` does."""
         suffix = "/validate" if validate else ""
         url = f"{self._api_url}/{API_VERSION}/{quote(asset_id, safe='')}/events{suffix}"
         # Encoded once: every retry sends the very same bytes.
-        content = encode_json(build_body(data, test_event_code))
+        content = join_body(events, test_event_code)
         attempt = retries = 0
         refreshed = False
         while True:
@@ -308,7 +329,7 @@ class SnapClient:
             response, error, retryable = self._attempt(url, content)
             status_code = None if response is None else response.status_code
             self._log(
-                AttemptLog(asset_id, len(data), attempt, status_code, time.perf_counter() - started, error)
+                AttemptLog(asset_id, len(events), attempt, status_code, time.perf_counter() - started, error)
             )
             delay: float | None = None
             if response is not None:
@@ -363,6 +384,10 @@ class SnapClient:
             return None, f"{type(exc).__name__} talking to {self._host} ({self._redact(str(exc))})", True
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             return None, f"{type(exc).__name__} talking to {self._host} ({self._redact(str(exc))})", False
+        # The answer is read already. httpx leaves the response and its stream referring to each other, a
+        # cycle that keeps the request, and its body of up to 2 MB, alive until the garbage collector runs;
+        # cutting it frees the body now.
+        response.stream = httpx.ByteStream(b"")
         return response, None, False
 
     def _answer(self, response: httpx.Response) -> Answer:

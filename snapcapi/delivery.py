@@ -16,9 +16,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from snapcapi import spec
-from snapcapi.client import Answer, SnapClient, build_body, encode_json
+from snapcapi.client import Answer, SnapClient
 from snapcapi.errors import AuthError, ConfigError, DeliveryError
-from snapcapi.model import Event, Problem, RowOutcome, Status
+from snapcapi.model import EncodedEvent, Event, Problem, RowOutcome, Status
+from snapcapi.wire import encode_json, join_body
 
 INTERRUPTED = "interrupted"
 _SNAP = "snap"  # Problem field of Snap's own reasons
@@ -29,7 +30,7 @@ _ROW = "row"  # Problem field of reasons about the row as a whole
 class _OpenBatch:
     """Events of one asset waiting for their request, with the bytes their JSON adds to the body."""
 
-    events: list[Event] = field(default_factory=list)
+    events: list[EncodedEvent] = field(default_factory=list)
     nbytes: int = 0
 
 
@@ -38,7 +39,7 @@ class _Result:
     """What one request settled (`outcomes`) and the events to send again in new requests (`again`)."""
 
     outcomes: list[RowOutcome]
-    again: list[list[Event]] = field(default_factory=list)
+    again: list[list[EncodedEvent]] = field(default_factory=list)
 
 
 class _RateLimiter:
@@ -88,12 +89,12 @@ class Delivery:
         self._batch_size = batch_size
         self._max_body_bytes = max_body_bytes
         self._concurrency = concurrency
-        # Submitted-but-unfinished requests: enough to keep every worker busy while the next batch is read,
-        # few enough that memory stays bounded.
-        self._max_pending = 2 * concurrency
+        # Submitted-but-unfinished requests: one more than the threads sending, so that a thread that frees
+        # up has its next request ready; each holds up to 2 MB of events in memory, so no more.
+        self._max_pending = concurrency + 1
         self._validate = validate
         self._test_event_code = test_event_code
-        self._envelope_bytes = len(encode_json(build_body([], test_event_code)))
+        self._envelope_bytes = len(join_body([], test_event_code))
         self._limiter = _RateLimiter(max_rate, clock, sleep)
         self._lock = threading.Lock()
         # A plain flag, not a lock or threading.Event: stop() is called from signal handlers, which run in
@@ -109,7 +110,7 @@ class Delivery:
         """
         self._stopping = True
 
-    def deliver(self, events: Iterable[Event]) -> Iterator[RowOutcome]:
+    def deliver(self, events: Iterable[Event | EncodedEvent]) -> Iterator[RowOutcome]:
         """Send `events` and yield one outcome per event, in the order requests complete.
 
         The outcomes of `deliver_batches`, one by one; see there.
@@ -117,7 +118,7 @@ class Delivery:
         for group in self.deliver_batches(events):
             yield from group
 
-    def deliver_batches(self, events: Iterable[Event]) -> Iterator[list[RowOutcome]]:
+    def deliver_batches(self, events: Iterable[Event | EncodedEvent]) -> Iterator[list[RowOutcome]]:
         """Send `events` and yield their outcomes in groups, one outcome per event overall.
 
         A group is what one request settled (as requests complete), or events settled without a request
@@ -126,11 +127,12 @@ class Delivery:
         or stopped before sending). After a 401/403, `stopped_by` is set and the rest of `events` is read
         and yielded FAILED without a request. After `stop()`, no further event is read. An exception
         raised by `events` is re-raised once the requests in flight have finished and every event read
-        has its outcome.
+        has its outcome. Events are taken as `EncodedEvent`s (an `Event` is encoded on the way in): their
+        bytes are joined into request bodies as they are.
         """
-        source = iter(events)
+        source = map(encoded, events)
         opened: dict[str, _OpenBatch] = {}
-        ready: deque[list[Event]] = deque()
+        ready: deque[list[EncodedEvent]] = deque()
         pending: set[Future[_Result]] = set()
         input_done = False
         input_error: Exception | None = None
@@ -158,7 +160,7 @@ class Delivery:
                     continue
                 elif not input_done and not ready and len(pending) < self._max_pending:
                     try:
-                        event: Event | None = next(source, None)
+                        event: EncodedEvent | None = next(source, None)
                     except Exception as exc:  # re-raised below, once what was read is accounted for
                         input_error = exc
                         continue
@@ -195,11 +197,11 @@ class Delivery:
         return None
 
     def _place(
-        self, event: Event, opened: dict[str, _OpenBatch], ready: deque[list[Event]]
+        self, event: EncodedEvent, opened: dict[str, _OpenBatch], ready: deque[list[EncodedEvent]]
     ) -> RowOutcome | None:
         """Add `event` to its asset's open batch, moving full batches to `ready`; an oversized event's
         INVALID outcome is returned instead."""
-        size = len(encode_json(event.payload))
+        size = len(event.body)
         if self._envelope_bytes + size > self._max_body_bytes:
             problem = Problem(
                 _ROW,
@@ -219,7 +221,7 @@ class Delivery:
             ready.append(opened.pop(event.asset_id).events)
         return None
 
-    def _send(self, batch: list[Event]) -> _Result:
+    def _send(self, batch: list[EncodedEvent]) -> _Result:
         """Send one request (in a worker thread) and settle what Snap's answer settles."""
         halt = self._halt_reason()
         if halt is not None:  # queued before the stop: never sent
@@ -228,9 +230,9 @@ class Delivery:
         with self._lock:
             self.requests += 1
         try:
-            answer = self._client.post_events(
+            answer = self._client.post_encoded(
                 batch[0].asset_id,
-                [event.payload for event in batch],
+                [event.body for event in batch],
                 validate=self._validate,
                 test_event_code=self._test_event_code,
             )
@@ -245,7 +247,7 @@ class Delivery:
             return _Result(self._accepted(batch, answer))
         return self._refused(batch, answer)
 
-    def _accepted(self, batch: list[Event], answer: Answer) -> list[RowOutcome]:
+    def _accepted(self, batch: list[EncodedEvent], answer: Answer) -> list[RowOutcome]:
         if not self._validate:
             return self._all(batch, Status.SENT)
         logs = {log.index: log for log in answer.event_logs}
@@ -262,7 +264,7 @@ class Delivery:
                 outcomes.append(self._outcome(event, Status.VALID, (), warnings))
         return outcomes
 
-    def _refused(self, batch: list[Event], answer: Answer) -> _Result:
+    def _refused(self, batch: list[EncodedEvent], answer: Answer) -> _Result:
         index = answer.event_index
         if answer.status_code == 413 or index is None or not 0 <= index < len(batch):
             if len(batch) == 1:
@@ -276,23 +278,26 @@ class Delivery:
             [self._outcome(batch[index], Status.REJECTED, _reasons(answer))], [rest] if rest else []
         )
 
-    def _not_sent(self, batch: Sequence[Event], reason: str) -> list[RowOutcome]:
+    def _not_sent(self, batch: Sequence[EncodedEvent], reason: str) -> list[RowOutcome]:
         return self._all(batch, Status.FAILED, (Problem(_ROW, reason),))
 
     def _all(
-        self, batch: Sequence[Event], status: Status, errors: tuple[Problem, ...] = ()
+        self, batch: Sequence[EncodedEvent], status: Status, errors: tuple[Problem, ...] = ()
     ) -> list[RowOutcome]:
         return [self._outcome(event, status, errors) for event in batch]
 
     @staticmethod
     def _outcome(
-        event: Event, status: Status, errors: tuple[Problem, ...] = (), warnings: tuple[Problem, ...] = ()
+        event: EncodedEvent,
+        status: Status,
+        errors: tuple[Problem, ...] = (),
+        warnings: tuple[Problem, ...] = (),
     ) -> RowOutcome:
         return RowOutcome(
             file=event.file,
             line=event.line,
             status=status,
-            event_name=str(event.event_name),
+            event_name=event.event_name,
             event_id=event.event_id,
             errors=errors,
             warnings=event.warnings + warnings,
@@ -304,3 +309,18 @@ def _reasons(answer: Answer) -> tuple[Problem, ...]:
     """Snap's reason and error messages for a refused event, without repeats."""
     messages = dict.fromkeys(m for m in (answer.reason, *answer.error_messages) if m)
     return tuple(Problem(_SNAP, m) for m in messages) or (Problem(_SNAP, f"HTTP {answer.status_code}"),)
+
+
+def encoded(event: Event | EncodedEvent) -> EncodedEvent:
+    """Return `event` as delivery takes it: an `Event`'s payload encoded once (`wire.encode_json`)."""
+    if isinstance(event, EncodedEvent):
+        return event
+    return EncodedEvent(
+        event.file,
+        event.line,
+        event.asset_id,
+        event.event_name.value,
+        event.event_id,
+        encode_json(event.payload),
+        event.warnings,
+    )

@@ -1,6 +1,7 @@
 """A local emulator of Snap's Conversions API v3, for users' pipelines, end-to-end tests and `--sandbox`.
 
     Emulator(config).start()  ->  emulator_http (ThreadingHTTPServer)  ->  EmulatorCore.handle  ->  Answer
+                                                                         ├── emulator_quick (the plain events)
                                                                          ├── emulator_rules.check_event
                                                                          └── EmulatorStore
 

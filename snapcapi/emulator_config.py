@@ -39,6 +39,7 @@ class EmulatorConfig:
     rate_drop: float = 0.0
     refuse_without_index: bool = False
     reject_event_ids: frozenset[str] = frozenset()  # events refused whatever they hold, to test refusals
+    discard_events: bool = False  # check and count events, but keep none (long runs, benchmarks)
     seed: int | None = None
     verbose: bool = False
     clock: Callable[[], float] = time.time
@@ -117,6 +118,13 @@ OPTIONS: Final = (
         "ID",
         "refuse the event with this event_id as Snap refuses a bad event (repeatable)",
     ),
+    EmulatorOption(
+        "--discard-events",
+        "discard_events",
+        "switch",
+        "",
+        "check and count the events taken, but keep none (memory stays flat on long runs)",
+    ),
     EmulatorOption("--seed", "seed", "int", "N", "random seed, for reproducible faults"),
     EmulatorOption("--verbose", "verbose", "switch", "", "log each request to stderr (tokens redacted)"),
 )
@@ -138,6 +146,7 @@ def config_from_options(
     rate_drop: float | None = None,
     refuse_without_index: bool = False,
     reject_event_id: Sequence[str] | None = None,
+    discard_events: bool = False,
     seed: int | None = None,
     verbose: bool = False,
 ) -> EmulatorConfig:
@@ -155,6 +164,7 @@ def config_from_options(
         "seed": seed,
         "refuse_without_index": refuse_without_index,
         "reject_event_ids": frozenset(reject_event_id or ()),
+        "discard_events": discard_events,
         "verbose": verbose,
     }
     unless_none = {

@@ -22,7 +22,8 @@ from typing import Any, Final
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from snapcapi.emulator_config import EmulatorConfig
-from snapcapi.emulator_rules import Code, EventCheck, EventError, check_event
+from snapcapi.emulator_quick import plainly_valid_prefix
+from snapcapi.emulator_rules import VALID, Code, EventCheck, EventError, check_event
 from snapcapi.emulator_store import EmulatorStore
 from snapcapi.spec import API_VERSION, MAX_BODY_BYTES, MAX_EVENTS_PER_REQUEST
 
@@ -166,6 +167,10 @@ class EmulatorCore:
             return _invalid(403, f"Access token not allowed for asset {asset}")
         return None
 
+    def _plain_prefix(self, data: list[Any], now: float) -> int:
+        """How many leading events are certainly valid without a word (`--reject-event-id` aside)."""
+        return 0 if self.config.reject_event_ids else plainly_valid_prefix(data, now)
+
     def _check(self, event: object, now: float) -> EventCheck:
         event_id = event.get("event_id") if isinstance(event, dict) else None
         if isinstance(event_id, str) and event_id in self.config.reject_event_ids:
@@ -177,19 +182,23 @@ class EmulatorCore:
     def _take(self, asset: str, data: list[Any], test_event_code: str | None, number: int) -> Answer:
         self.store.note_batch(len(data))
         now = self.config.clock()
-        for index, event in enumerate(data):
-            check = self._check(event, now)
+        for index in range(self._plain_prefix(data, now), len(data)):
+            check = self._check(data[index], now)
             if not check.valid:
                 located = {} if self.config.refuse_without_index else {"event": index}
                 return _invalid(400, check.errors[0].message, **located, errors=check.errors_json())
-        self.store.keep(asset, data, test_event_code, number)
+        if self.config.discard_events:
+            self.store.discard(len(data))
+        else:
+            self.store.keep(asset, data, test_event_code, number)
         return Answer(200, {"status": "VALID", "reason": f"All {len(data)} events accepted"})
 
     def _validate(self, asset: str, data: list[Any], test_event_code: str | None, number: int) -> Answer:
         now = self.config.clock()
         logs = []
+        plain = self._plain_prefix(data, now)
         for index, event in enumerate(data):
-            check = self._check(event, now)
+            check = VALID if index < plain else self._check(event, now)
             logs.append(
                 {
                     "event": index,

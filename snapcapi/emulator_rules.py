@@ -114,6 +114,9 @@ def check_event(event: object, now: float) -> EventCheck:
     return EventCheck(tuple(errors), tuple(warnings))
 
 
+VALID: Final = EventCheck((), ())
+
+
 def _missing(key: str, why: str = "") -> EventError:
     return EventError(Code.MISSING_REQUIRED_FIELD, f"Missing required field: {key}{why}")
 
@@ -160,7 +163,7 @@ def _check_action_source(event: dict[str, Any], errors: list[EventError]) -> Non
     if not isinstance(source, str) or source not in _ACTION_SOURCES:
         allowed = ", ".join(sorted(_ACTION_SOURCES))
         errors.append(EventError(Code.INVALID_ACTION_SOURCE, f"Invalid action_source: use one of {allowed}"))
-    elif source == ActionSource.WEB and not _text(event.get("event_source_url")):
+    elif source == ActionSource.WEB and not is_text(event.get("event_source_url")):
         errors.append(_missing("event_source_url", " (required for WEB)"))
     elif source == ActionSource.MOBILE_APP:
         _check_app_data(event.get("app_data"), errors)
@@ -196,7 +199,7 @@ def _check_custom_data(event: dict[str, Any], errors: list[EventError]) -> None:
         return
     custom = custom or {}
     value = custom.get("value")
-    if not _is_number(value) or value < 0:
+    if not is_number(value) or value < 0:
         errors.append(EventError(Code.INVALID_PURCHASE, "PURCHASE requires custom_data.value, a number >= 0"))
     currency = custom.get("currency")
     if not isinstance(currency, str) or currency not in CURRENCIES:
@@ -254,16 +257,18 @@ def _has_identifiers(user_data: dict[str, Any]) -> bool:
 
 
 def _present(value: Any) -> bool:
-    return (isinstance(value, list) and bool(value)) or _text(value)
+    return (isinstance(value, list) and bool(value)) or is_text(value)
 
 
 def _is_sha256(value: Any) -> bool:
     return isinstance(value, str) and _SHA256_HEX.fullmatch(value) is not None
 
 
-def _is_number(value: Any) -> TypeGuard[float]:
+def is_number(value: Any) -> TypeGuard[float]:
+    """True for a JSON number (not a boolean) that is finite."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _text(value: Any) -> bool:
+def is_text(value: Any) -> bool:
+    """True for a string with something besides whitespace."""
     return isinstance(value, str) and bool(value.strip())

@@ -30,6 +30,7 @@ class EmulatorStore:
         self._kept: list[dict[str, Any]] = []
         self._event_ids: set[tuple[str, str]] = set()
         self._without_id = 0
+        self._discarded = 0
         self._validate_logs: dict[str, deque[dict[str, Any]]] = {}
         self._validate_counts: dict[str, Counter[str]] = {}
 
@@ -84,6 +85,11 @@ class EmulatorStore:
             self._event_ids.update((asset_id, event_id) for event_id in ids)
             self._without_id += len(data) - len(ids)
 
+    def discard(self, events: int) -> None:
+        """Count the events of an accepted request without keeping them (`--discard-events`)."""
+        with self._lock:
+            self._discarded += events
+
     def log_validate(self, asset_id: str, entry: dict[str, Any], events: int, invalid: int) -> None:
         """Remember one validate call (`entry` is what `/validate/logs` lists) and add to its counts."""
         with self._lock:
@@ -122,8 +128,9 @@ class EmulatorStore:
 
         Keys: `requests` (all but inspection), `by_status` (status code as a string -> answers),
         `dropped`, `events_kept` (every arrival, duplicates included), `distinct_events` (distinct asset
-        and event_id; an event without an id counts alone), `requests_by_asset`, `largest_batch` (most
-        events in one well-formed request to the events endpoint).
+        and event_id; an event without an id counts alone), `events_discarded` (taken but not kept, with
+        `--discard-events`), `requests_by_asset`, `largest_batch` (most events in one well-formed request
+        to the events endpoint).
         """
         with self._lock:
             return {
@@ -132,6 +139,7 @@ class EmulatorStore:
                 "dropped": self._dropped,
                 "events_kept": len(self._kept),
                 "distinct_events": len(self._event_ids) + self._without_id,
+                "events_discarded": self._discarded,
                 "requests_by_asset": dict(self._by_asset),
                 "largest_batch": self._largest_batch,
             }

@@ -10,18 +10,39 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
+from functools import lru_cache
 from typing import Any
 
 from snapcapi import spec
-from snapcapi.fields import LIST_FIELDS
-from snapcapi.identifiers import IDENTIFIERS, IdentifierError, encode
+from snapcapi.eventdata import DataParts, split_list
+
+__all__ = [
+    "ASSET_HINTS",
+    "BuildContext",
+    "Invalid",
+    "build",
+    "derive_event_id",
+    "parse_event_name",
+    "split_list",
+]
+from snapcapi.fastpaths import encoder
+from snapcapi.identifiers import IDENTIFIERS, IdentifierError
 from snapcapi.model import Event, Problem
 from snapcapi.spec import ActionSource, EventName, closest_event_name, fold, lookup_event_name
 from snapcapi.timeparse import parse_event_time
+
+__all__ = [  # split_list lives in `eventdata`; it is named here too, where callers knew it
+    "ASSET_HINTS",
+    "BuildContext",
+    "Invalid",
+    "build",
+    "derive_event_id",
+    "parse_event_name",
+    "split_list",
+]
 
 _ACTION_SOURCES = {fold(s.value): s for s in ActionSource} | {
     "app": ActionSource.MOBILE_APP,
@@ -29,8 +50,9 @@ _ACTION_SOURCES = {fold(s.value): s for s in ActionSource} | {
     "instore": ActionSource.OFFLINE,
     "store": ActionSource.OFFLINE,
 }
-_TRUE = frozenset({"1", "true", "yes", "y", "on"})
-_FALSE = frozenset({"0", "false", "no", "n", "off"})
+# Each name's text without the enum's `.value` lookup, which is slow enough to show in a profile.
+_TEXT: dict[EventName | ActionSource, str] = {m: m.value for m in (*EventName, *ActionSource)}
+_IDENTIFIERS = tuple(IDENTIFIERS.items())
 
 # The setting to name when a conversion type has no asset id.
 ASSET_HINTS = {
@@ -53,6 +75,8 @@ class BuildContext:
     timezone: tzinfo = UTC
     default_region: str = "US"
     event_names: Mapping[str, EventName] = field(default_factory=dict)
+    # Fast paths and caches (`fastpaths`); False builds by the reference path, for tests to compare.
+    fast: bool = True
 
     def asset_for(self, source: ActionSource) -> str | None:
         """Return the asset id events of `source` are sent to (Pixel ID, or Snap App ID), if set."""
@@ -70,22 +94,10 @@ class Invalid:
     user_keys: tuple[str, ...] = ()  # the user_data keys that survived normalization
 
 
-def split_list(value: Any) -> list[Any]:
-    """Return a list field's values: a JSON list (or its text) as is, a string split on `|` or `,`, blanks
-    dropped."""
-    if isinstance(value, str) and value.lstrip().startswith("["):
-        value = _json_or(value, value)
-    if isinstance(value, list):
-        return [v for v in value if v is not None and str(v).strip()]
-    text = str(value)
-    separator = "|" if "|" in text else ","
-    return [part.strip() for part in text.split(separator) if part.strip()]
-
-
 def parse_event_name(raw: Any, ctx: BuildContext) -> EventName:
     """Return the Snap event name of `raw` (aliases and the user's own names); raises ValueError."""
     text = str(raw).strip()
-    name = lookup_event_name(text, dict(ctx.event_names))
+    name = lookup_event_name(text, dict(ctx.event_names)) if ctx.event_names else _plain_event_name(text)
     if name is not None:
         return name
     hint = closest_event_name(text)
@@ -97,34 +109,18 @@ def parse_event_name(raw: Any, ctx: BuildContext) -> EventName:
     )
 
 
-def _number(raw: Any, what: str) -> float:
-    if isinstance(raw, bool):
-        raise ValueError(f"{what} must be a number, got true/false")
-    try:
-        number = float(raw.strip()) if isinstance(raw, str) else float(raw)
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"{what} must be a number, got {str(raw)[:30]!r}") from None
-    if not math.isfinite(number) or number < 0:
-        raise ValueError(f"{what} must be a finite number of 0 or more")
-    return number
+@lru_cache(maxsize=1024)  # files use a handful of names, each spelled a few ways
+def _plain_event_name(text: str) -> EventName | None:
+    return lookup_event_name(text)
 
 
-def _flag(raw: Any) -> bool | None:
-    text = str(raw).strip().lower()
-    return True if text in _TRUE else False if text in _FALSE else None
-
-
-class _Builder:
+class _Builder(DataParts):
     """Collects one row's problems while building its payload."""
 
     def __init__(self, values: Mapping[str, Any], ctx: BuildContext) -> None:
-        self.values = values
+        super().__init__(values)
         self.ctx = ctx
-        self.errors: list[Problem] = []
         self.warnings: list[Problem] = []
-
-    def error(self, name: str, message: str) -> None:
-        self.errors.append(Problem(name, message))
 
     def warn(self, name: str, message: str) -> None:
         self.warnings.append(Problem(name, message))
@@ -175,22 +171,33 @@ class _Builder:
 
     def user_data(self) -> dict[str, Any]:
         user: dict[str, Any] = {}
-        for name, ident in IDENTIFIERS.items():
-            raw = self.values.get(name)
+        values = self.values
+        region = self.ctx.default_region
+        encode = encoder(self.ctx.fast)
+        for name, ident in _IDENTIFIERS:
+            raw = values.get(name)
             if raw is None:
                 continue
-            items = split_list(raw) if name in LIST_FIELDS else [raw]
-            encoded: list[str] = []
-            for item in items:
+            if not ident.is_list:
                 try:
-                    value = encode(name, str(item), self.ctx.default_region)
+                    value = encode(name, str(raw), region)
+                except IdentifierError as err:
+                    self.warn(name, f"dropped: {err}")
+                    continue
+                if value is not None:
+                    user[ident.key] = value
+                continue
+            encoded: list[str] = []
+            for item in split_list(raw):
+                try:
+                    value = encode(name, str(item), region)
                 except IdentifierError as err:
                     self.warn(name, f"dropped: {err}")
                     continue
                 if value is not None and value not in encoded:
                     encoded.append(value)
             if encoded:
-                user[ident.key] = encoded if ident.is_list else encoded[0]
+                user[ident.key] = encoded
         if not (
             any(key in user for key in spec.MATCHABLE_ALONE)
             or all(key in user for key in spec.MATCHABLE_PAIR)
@@ -200,120 +207,6 @@ class _Builder:
                 "no matchable identifier (needs email, phone, mobile ad id, or IP address + user agent)",
             )
         return user
-
-    def custom_data(self, name: EventName | None) -> dict[str, Any]:
-        values = self.values
-        custom: dict[str, Any] = {}
-        if "value" in values:
-            try:
-                custom["value"] = _number(values["value"], "value")
-            except ValueError as err:
-                self.error("value", str(err))
-        if "currency" in values:
-            currency = str(values["currency"]).strip().upper()
-            if currency in spec.CURRENCIES:
-                custom["currency"] = currency
-            else:
-                self.error("currency", f"{currency[:10]!r} is not an ISO 4217 currency code")
-        if name is EventName.PURCHASE:
-            for required in ("value", "currency"):
-                if required not in values:
-                    self.error(required, "missing; PURCHASE events need a value and a currency")
-        for text_field in ("order_id", "content_category", "search_string", "sign_up_method"):
-            if text_field in values:
-                text = str(values[text_field]).strip()
-                if _encodable(text):
-                    custom[text_field] = text
-                else:
-                    self.error(text_field, "contains characters that are not valid Unicode text")
-        for list_field in ("content_ids", "brands"):
-            if list_field in values:
-                custom[list_field] = [str(v) for v in split_list(values[list_field])]
-        if "num_items" in values:
-            try:
-                count = _number(values["num_items"], "num_items")
-                if count != int(count):
-                    raise ValueError("num_items must be a whole number")
-                custom["num_items"] = int(count)
-            except ValueError as err:
-                self.error("num_items", str(err))
-        if "contents" in values:
-            contents = _contents(values["contents"])
-            if contents is None:
-                self.error("contents", "must be a JSON list of objects with id, quantity and item_price")
-            else:
-                custom["contents"] = contents
-        return custom
-
-    def app_data(self) -> dict[str, Any] | None:
-        app_id = str(self.values.get("app_id") or self.ctx.app_id or "").strip()
-        if not app_id:
-            self.error("app_id", "MOBILE_APP events need the store app id (--app-id or SNAPCAPI_APP_ID)")
-            return None
-        tracking = spec.DEFAULT_ADVERTISER_TRACKING_ENABLED
-        if "advertiser_tracking_enabled" in self.values:
-            flag = _flag(self.values["advertiser_tracking_enabled"])
-            if flag is None:
-                self.error("advertiser_tracking_enabled", "must be 0 or 1")
-            else:
-                tracking = int(flag)
-        extinfo: list[str]
-        if "extinfo" in self.values:
-            extinfo = [str(v) for v in _extinfo_items(self.values["extinfo"])]
-            if len(extinfo) != spec.EXTINFO_LENGTH or extinfo[0] not in ("i2", "a2"):
-                self.error("extinfo", f"must be {spec.EXTINFO_LENGTH} entries starting with i2 or a2")
-        else:
-            platform = spec.extinfo_platform(app_id)
-            extinfo = [platform, app_id if platform == "a2" else ""] + [""] * (spec.EXTINFO_LENGTH - 2)
-        return {"app_id": app_id, "advertiser_tracking_enabled": tracking, "extinfo": extinfo}
-
-    def data_processing_options(self) -> list[str] | None:
-        raw = self.values.get("data_processing_options")
-        if raw is None:
-            return None
-        flag = _flag(raw)
-        if flag is not None:
-            return ["LDU"] if flag else None
-        options = [str(v).strip().upper() for v in split_list(raw)]
-        if options != ["LDU"]:
-            self.error("data_processing_options", "the only option Snap knows is LDU")
-            return None
-        return options
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _json_or(text: str, fallback: Any) -> Any:
-    """Decode JSON text; `fallback` when it is not JSON (or nests too deep to decode)."""
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        return fallback
-
-
-def _contents(raw: Any) -> list[dict[str, Any]] | None:
-    if isinstance(raw, str):
-        raw = _json_or(raw, None)
-    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
-        return None
-    return [
-        {k: v for k, v in item.items() if k in ("id", "quantity", "item_price") and v is not None}
-        for item in raw
-    ]
-
-
-def _extinfo_items(raw: Any) -> list[Any]:
-    if isinstance(raw, str) and raw.strip().startswith("["):
-        raw = _json_or(raw, [])
-    if isinstance(raw, list):
-        return raw
-    return str(raw).split("|")
 
 
 def derive_event_id(payload: Mapping[str, Any]) -> str:
@@ -339,9 +232,9 @@ def build(values: Mapping[str, Any], file: str, line: int, ctx: BuildContext) ->
         if not asset:
             b.error("action_source", f"To send {source.value} events, set {ASSET_HINTS[source]}")
     payload: dict[str, Any] = {
-        "event_name": name.value if name else None,
+        "event_name": _TEXT[name] if name else None,
         "event_time": when,
-        "action_source": source.value if source else None,
+        "action_source": _TEXT[source] if source else None,
     }
     url = values.get("event_source_url")
     if url is not None:
@@ -353,7 +246,7 @@ def build(values: Mapping[str, Any], file: str, line: int, ctx: BuildContext) ->
     if custom:
         payload["custom_data"] = custom
     if source is ActionSource.MOBILE_APP:
-        app = b.app_data()
+        app = b.app_data(ctx.app_id)
         if app is not None:
             payload["app_data"] = app
     options = b.data_processing_options()
@@ -368,7 +261,7 @@ def build(values: Mapping[str, Any], file: str, line: int, ctx: BuildContext) ->
         return Invalid(
             tuple(b.errors),
             tuple(b.warnings),
-            name.value if name else None,
+            _TEXT[name] if name else None,
             event_id or None,
             tuple(payload["user_data"]),
         )
@@ -376,14 +269,4 @@ def build(values: Mapping[str, Any], file: str, line: int, ctx: BuildContext) ->
         event_id = derive_event_id(payload)
     payload["event_id"] = event_id
     payload["integration"] = spec.INTEGRATION
-    return Event(
-        file=file,
-        line=line,
-        asset_id=asset,
-        action_source=source,
-        event_name=name,
-        event_id=event_id,
-        event_time=when,
-        payload=payload,
-        warnings=tuple(b.warnings),
-    )
+    return Event(file, line, asset, source, name, event_id, when, payload, tuple(b.warnings))

@@ -1,33 +1,58 @@
 """Identifiers of a person: how each is normalized, then hashed, before it is sent (SPEC section 5).
 
 `IDENTIFIERS` lists every identifier field by its canonical input name, with its v3 `user_data` key and its
-normalizer. `encode` gives the value to send; `normalize` gives the plain normalized value.
-
-Every normalizer has the signature `(raw, default_region) -> str`: only the phone number uses the region,
-the others take it so that all are called alike. A normalizer returns a non-empty string or raises
-`IdentifierError`, whose message names the problem but never repeats the value: messages are shown to
-users, and the value is personal data.
+normalizer (in `normalizers`; phone numbers in `phone`). `encode` gives the value to send; `normalize`
+gives the plain normalized value.
 """
 
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import re
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from types import MappingProxyType
 from typing import Final
 
-import phonenumbers
+from snapcapi.normalizers import (
+    IdentifierError,
+    is_sha256,
+    normalize_country,
+    normalize_date_of_birth,
+    normalize_email,
+    normalize_external_id,
+    normalize_gender,
+    normalize_ip_address,
+    normalize_madid,
+    normalize_phone,
+    normalize_phone_reference,
+    normalize_state,
+    normalize_verbatim,
+    normalize_words,
+    normalize_zip,
+)
 
-from snapcapi import geo, spec
-
-
-class IdentifierError(ValueError):
-    """A value that cannot be normalized. `str(err)` is a short reason that never contains the value."""
+__all__ = [
+    "IDENTIFIERS",
+    "Identifier",
+    "IdentifierError",
+    "encode",
+    "is_hashed",
+    "normalize",
+    "normalize_country",
+    "normalize_date_of_birth",
+    "normalize_email",
+    "normalize_external_id",
+    "normalize_gender",
+    "normalize_ip_address",
+    "normalize_madid",
+    "normalize_phone",
+    "normalize_state",
+    "normalize_verbatim",
+    "normalize_words",
+    "normalize_zip",
+    "sha256_hex",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,14 +73,7 @@ def sha256_hex(text: str) -> str:
 
 def is_hashed(value: str) -> bool:
     """Return True when `value`, trimmed, is 64 hex digits in either case: a SHA-256 made already."""
-    return _is_sha256(value.strip())
-
-
-def _is_sha256(text: str) -> bool:
-    return len(text) == 64 and _SHA256_HEX.fullmatch(text) is not None
-
-
-_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+    return is_sha256(value.strip())
 
 
 def normalize(field: str, raw: str, default_region: str = "US") -> str:
@@ -72,16 +90,17 @@ def normalize(field: str, raw: str, default_region: str = "US") -> str:
     text = raw.strip()
     if not text:
         raise IdentifierError("empty")
-    if identifier.hashed and _is_sha256(text):
+    if identifier.hashed and is_sha256(text):
         return text.lower()
-    return _normalized(identifier, text, default_region)
+    return _normalized(identifier.normalize, text, default_region)
 
 
-def encode(field: str, raw: str, default_region: str = "US") -> str | None:
+def encode(field: str, raw: str, default_region: str = "US", *, fast: bool = True) -> str | None:
     """Return the value of identifier `field` as it is sent, or None when `raw` is empty or only spaces.
 
     A hashed field gives the lower-case hex SHA-256 of the normalized value; a value that already is a
     SHA-256 is lower-cased, never hashed again. An unhashed field gives the normalized value.
+    `fast=False` normalizes without fast paths (the reference the fast paths are checked against).
 
     Raises:
         IdentifierError: the value is invalid for the field.
@@ -92,15 +111,16 @@ def encode(field: str, raw: str, default_region: str = "US") -> str | None:
     # An empty value is left out, never hashed: the SHA-256 of "" is a classic bug.
     if not text:
         return None
+    normalizer = identifier.normalize if fast else _REFERENCE.get(field, identifier.normalize)
     if not identifier.hashed:
-        return _normalized(identifier, text, default_region)
-    if _is_sha256(text):
+        return _normalized(normalizer, text, default_region)
+    if is_sha256(text):
         return text.lower()
-    return sha256_hex(_normalized(identifier, text, default_region))
+    return sha256_hex(_normalized(normalizer, text, default_region))
 
 
-def _normalized(identifier: Identifier, text: str, default_region: str) -> str:
-    value = identifier.normalize(text, default_region)
+def _normalized(normalizer: Callable[[str, str], str], text: str, default_region: str) -> str:
+    value = normalizer(text, default_region)
     # JSON Lines input can carry lone surrogates ("\ud800"), which cannot be encoded as UTF-8 for hashing or
     # for the request body.
     if not value.isascii() and _SURROGATE.search(value):
@@ -109,216 +129,10 @@ def _normalized(identifier: Identifier, text: str, default_region: str) -> str:
 
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-
-
-def normalize_email(raw: str, default_region: str = "US") -> str:
-    """Return the address trimmed and lower-cased; IdentifierError unless one "@", a dot in the domain."""
-    text = raw.strip().lower()
-    if _EMAIL.fullmatch(text) is None:
-        raise IdentifierError("not an email address")
-    return text
-
-
-_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
-
-
-def normalize_phone(raw: str, default_region: str = "US") -> str:
-    """Return the phone number in E.164 form without the "+": country code and national number, digits only.
-
-    A number without a country code is read as a number of `default_region`. A leading "00" is taken as
-    the international prefix in every region.
-
-    Raises IdentifierError when the text is not a phone number, or not a possible one (with
-    `spec.PHONE_REQUIRE_VALID`: not a valid, allocated one).
-    """
-    text = raw.strip()
-    if text.startswith("00"):
-        text = "+" + text[2:]
-    try:
-        number = phonenumbers.parse(text, default_region.upper())
-    except phonenumbers.NumberParseException as err:
-        if err.error_type != phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
-            raise IdentifierError("not a phone number") from None
-        if text.startswith("+"):
-            raise IdentifierError("unknown country code") from None
-        raise IdentifierError("no country code, and the default region is not a known one") from None
-    if spec.PHONE_REQUIRE_VALID:
-        if not phonenumbers.is_valid_number(number):
-            raise IdentifierError("not a valid phone number")
-    # Stricter than phonenumbers.is_possible_number, which also passes numbers that are only dialable
-    # locally (a US number without its area code): their E.164 form would be wrong.
-    elif phonenumbers.is_possible_number_with_reason(number) != phonenumbers.ValidationResult.IS_POSSIBLE:
-        raise IdentifierError("not a possible phone number (wrong length)")
-    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))[1:]
-
-
-def normalize_words(raw: str, default_region: str = "US") -> str:
-    """Return a name or city lower-cased, in NFC, with only its letters, combining marks and digits.
-
-    Punctuation, symbols and whitespace are removed. Raises IdentifierError when nothing is left.
-    """
-    text = raw.lower()
-    if text.isascii():
-        kept = _NOT_ASCII_ALNUM.sub("", text)
-    else:
-        # Combining marks are kept so that a decomposed "e" + U+0308 composes to "ë" below; NFC comes last
-        # because dropping a character can bring a base letter and a mark together.
-        kept = unicodedata.normalize(
-            "NFC", "".join(ch for ch in text if ch.isalnum() or unicodedata.category(ch)[0] == "M")
-        )
-    if not kept:
-        raise IdentifierError("no letters or digits")
-    return kept
-
-
-_NOT_ASCII_ALNUM = re.compile(r"[^a-z0-9]+")
-
-
-def normalize_gender(raw: str, default_region: str = "US") -> str:
-    """Return "m" or "f" for m/male/man or f/female/woman in any case; IdentifierError for anything else."""
-    gender = _GENDERS.get(raw.strip().lower())
-    if gender is None:
-        raise IdentifierError("not m or f (male or female)")
-    return gender
-
-
-_GENDERS: Final[Mapping[str, str]] = MappingProxyType(
-    {"m": "m", "male": "m", "man": "m", "f": "f", "female": "f", "woman": "f"}
+# Normalizers without their fast paths, by field.
+_REFERENCE: Final[Mapping[str, Callable[[str, str], str]]] = MappingProxyType(
+    {"phone": normalize_phone_reference}
 )
-
-
-def normalize_date_of_birth(raw: str, default_region: str = "US") -> str:
-    """Return a date of birth as YYYYMMDD.
-
-    Accepted: YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD (month and day may have one digit), YYYYMMDD, and ISO
-    date-times (the date is taken as written, without converting time zones). Raises IdentifierError for
-    another format (day-first or month-first dates included), an impossible date, or a year outside 1900 to
-    2099.
-    """
-    text = raw.strip()
-    match = _DATE.fullmatch(text)
-    if match is None:
-        # (decision) 01/02/1990 is January 2 in the US and February 1 in most other places, and a file
-        # does not say which; guessing would hash wrong values silently, so year-last dates are refused.
-        if _YEAR_LAST.fullmatch(text):
-            raise IdentifierError("day and month order is ambiguous; write YYYY-MM-DD")
-        raise IdentifierError("not a date (write YYYY-MM-DD)")
-    year = int(match["year"])
-    month = int(match["month"] or match["month8"])
-    day = int(match["day"] or match["day8"])
-    try:
-        date(year, month, day)
-    except ValueError:
-        raise IdentifierError("not a real date") from None
-    # Placeholders such as 0001-01-01 and 9999-12-31 are no one's birthday.
-    if not _FIRST_BIRTH_YEAR <= year <= _LAST_BIRTH_YEAR:
-        raise IdentifierError("year out of range")
-    return f"{year:04d}{month:02d}{day:02d}"
-
-
-_DATE = re.compile(
-    r"(?P<year>[0-9]{4})"
-    r"(?:(?P<sep>[-/.])(?P<month>[0-9]{1,2})(?P=sep)(?P<day>[0-9]{1,2})"
-    r"|(?P<month8>[0-9]{2})(?P<day8>[0-9]{2}))"
-    r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?\s*(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)?)?",
-    re.IGNORECASE,
-)
-_YEAR_LAST = re.compile(r"[0-9]{1,2}([-/.])[0-9]{1,2}\1[0-9]{4}(?:[T ].*)?", re.DOTALL)
-_FIRST_BIRTH_YEAR: Final = 1900
-_LAST_BIRTH_YEAR: Final = 2099
-
-
-def normalize_state(raw: str, default_region: str = "US") -> str:
-    """Return a state as its lower-case code: US state, DC and territory names become USPS codes.
-
-    Other values (regions outside the US) are lower-cased without punctuation, symbols or whitespace, like
-    a city. Raises IdentifierError when no letter or digit is left.
-    """
-    code = geo.us_state_code(raw)
-    return code if code is not None else normalize_words(raw)
-
-
-def normalize_zip(raw: str, default_region: str = "US") -> str:
-    """Return a postal code in lower case without whitespace; a US ZIP+4 gives its first 5 digits.
-
-    Raises IdentifierError unless it is ASCII letters and digits, optionally joined by hyphens.
-    """
-    text = _WHITESPACE.sub("", raw).lower()
-    if _ZIP_PLUS_4.fullmatch(text):
-        return text[:5]
-    if _POSTAL_CODE.fullmatch(text) is None:
-        raise IdentifierError("not a postal code")
-    return text
-
-
-_WHITESPACE = re.compile(r"\s+")
-_ZIP_PLUS_4 = re.compile(r"[0-9]{5}-?[0-9]{4}")
-_POSTAL_CODE = re.compile(r"[0-9a-z]+(?:-[0-9a-z]+)*")
-
-
-def normalize_country(raw: str, default_region: str = "US") -> str:
-    """Return a country as its lower-case ISO 3166-1 alpha-2 code.
-
-    Accepted: alpha-2 and alpha-3 codes, English names and common variants (see `geo.country_code`).
-    Raises IdentifierError for anything else.
-    """
-    code = geo.country_code(raw)
-    if code is None:
-        raise IdentifierError("not a known country (write an ISO 3166-1 code or English name)")
-    return code
-
-
-def normalize_external_id(raw: str, default_region: str = "US") -> str:
-    """Return the external id trimmed and lower-cased; IdentifierError when it is empty."""
-    return _nonempty(raw.strip().lower())
-
-
-def normalize_ip_address(raw: str, default_region: str = "US") -> str:
-    """Return the IP address, trimmed, in its canonical form (IPv6 compressed and lower-case).
-
-    Raises IdentifierError when it is not an IPv4 or IPv6 address, or looks hashed (Snap refuses those).
-    """
-    text = raw.strip()
-    if _is_sha256(text):
-        raise IdentifierError("looks hashed; Snap wants the plain IP address")
-    try:
-        address = ipaddress.ip_address(text)
-    except ValueError:
-        raise IdentifierError("not an IPv4 or IPv6 address") from None
-    return str(address)
-
-
-def normalize_verbatim(raw: str, default_region: str = "US") -> str:
-    """Return the value trimmed, otherwise as given (user agent, click id, cookie, IDFV).
-
-    Raises IdentifierError when it is empty.
-    """
-    return _nonempty(raw.strip())
-
-
-def normalize_madid(raw: str, default_region: str = "US") -> str:
-    """Return a mobile ad id (IDFA or AAID) lower-cased, hyphens kept.
-
-    Raises IdentifierError for the all-zero id (the user opted out of tracking), a value that looks hashed,
-    and anything but a UUID (32 hex digits, with or without the hyphens).
-    """
-    text = raw.strip().lower()
-    if _UUID.fullmatch(text) is None:
-        if _is_sha256(text):
-            raise IdentifierError("looks hashed; Snap wants the plain mobile ad id")
-        raise IdentifierError("not a mobile ad id (IDFA or AAID)")
-    if not text.replace("-", "").strip("0"):
-        raise IdentifierError("all-zero id: the user opted out")
-    return text
-
-
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32}")
-
-
-def _nonempty(text: str) -> str:
-    if not text:
-        raise IdentifierError("empty")
-    return text
 
 
 IDENTIFIERS: Final[Mapping[str, Identifier]] = MappingProxyType(

@@ -9,7 +9,7 @@ JSON Lines rows may be flat, in Snap's v3 shape (`user_data`, `custom_data`, `ap
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,6 +156,30 @@ class Mapper:
         for name, value in self.config.constants.items():
             values.setdefault(name, value)
         return values
+
+    def fields_mapper(
+        self, columns: Sequence[str], plan: ColumnPlan
+    ) -> Callable[[Sequence[Any]], dict[str, Any]] | None:
+        """Return a faster `map` for the rows of a file with a header: it takes a row's values in column
+        order (not a `Row`) and returns what `map` returns for them. None when the mapping names columns
+        itself (`--map`, `[columns]`): then only `map` applies."""
+        if self.explicit:
+            return None
+        index = {column: i for i, column in enumerate(columns)}
+        pairs = tuple((index[column], name) for column, name in plan.pairs)
+        constants = tuple(self.config.constants.items())
+
+        def map_fields(fields: Sequence[Any]) -> dict[str, Any]:
+            values: dict[str, Any] = {}
+            for i, name in pairs:
+                value = fields[i]
+                if (value.strip() != "") if type(value) is str else not _is_empty(value):
+                    values[name] = value
+            for name, value in constants:
+                values.setdefault(name, value)
+            return values
+
+        return map_fields
 
 
 def _flat_json(data: dict[str, Any]) -> dict[str, Any]:

@@ -433,7 +433,7 @@ def _csv_rows(
                         yield Row(name, start, {}, state.problem)
                         state.problem = None
                     elif len(fields) == width:
-                        yield Row(name, start, dict(zip(columns, fields, strict=True)))
+                        yield Row(name, start, dict(zip(columns, fields, strict=False)))  # length checked
                     elif fields:  # [] is a blank line
                         message = f"line {start}: {len(fields)} fields, but the header has {width} columns"
                         yield Row(name, start, {}, message)

@@ -1,0 +1,293 @@
+"""The benchmark of issue 5: snapcapi against Snap's SDK and a minimal pipeline, and upload against validate.
+
+    python benchmarks/run.py --rows 1000000 --rows 10000000 --repeat 3 \
+        --peer-python benchmarks/.venv/bin/python
+
+For each size: generates the offline-purchases CSV (`generate.py`), starts the emulator as a real process on
+127.0.0.1 (`snapcapi mock-server --latency 0.05 --discard-events`), then runs, `--repeat` times and
+interleaved so that a noisy neighbour hurts them alike: Snap's SDK and the minimal pipeline
+(`peers.py`, on the first `--peer-rows` rows: their rate does not depend on the file's length),
+`snapcapi validate` and `snapcapi upload` (a fresh ledger each run), each as a process of its own.
+Prints the median rows per second, the ratios the issue asks for, and the peak memory of each snapcapi
+run, sampled every 20 ms over the process and all its descendants (worker processes included): the sum
+of their PSS (each page shared between processes counted once, split between them) and, the cruder
+upper bound, the sum of their RSS (a shared page counted in every process that maps it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from generate import generate  # noqa: E402
+
+PIXEL = "bench-pixel"
+TARGETS = {"sdk": 10.0, "minimal": 2.0, "upload": 0.9, "memory_mb": 150.0}
+
+
+@dataclass
+class Run:
+    """One timed process: wall seconds, rows done, peak summed PSS and RSS of it and its descendants."""
+
+    seconds: float
+    rows: int
+    peak_pss: int
+    peak_rss: int
+    output: str
+    cpu: float = 0.0  # CPU seconds of the process and its descendants
+    cpu_other: float = 0.0  # CPU seconds the emulator spent meanwhile (upload runs)
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds
+
+
+@dataclass
+class Series:
+    """The runs of one pipeline at one size."""
+
+    name: str
+    runs: list[Run] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return statistics.median(run.rate for run in self.runs)
+
+    @property
+    def cpu_per_row(self) -> float:
+        """Median CPU microseconds per row, all the run's processes together."""
+        return statistics.median(run.cpu / run.rows * 1e6 for run in self.runs)
+
+    @property
+    def peak_mb(self) -> float:
+        return max(run.peak_pss for run in self.runs) / 1e6
+
+    @property
+    def peak_rss_mb(self) -> float:
+        return max(run.peak_rss for run in self.runs) / 1e6
+
+
+def _children(pid: int) -> list[int]:
+    found = [pid]
+    stack = [pid]
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as stat:
+                    ppid = int(stat.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry))
+    while stack:
+        for child in parents.get(stack.pop(), ()):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def _tree_memory(pid: int, cpu: dict[int, float]) -> tuple[int, int]:
+    """Return the summed PSS and RSS, in bytes, of `pid` and its descendants; note each one's CPU time."""
+    pss = rss = 0
+    for member in _children(pid):
+        try:
+            cpu[member] = _cpu_seconds(member)
+            with open(f"/proc/{member}/smaps_rollup", "rb") as rollup:
+                for line in rollup:
+                    if line.startswith((b"Pss:", b"Rss:")):
+                        kib = int(line.split()[1]) * 1024
+                        if line.startswith(b"Pss:"):
+                            pss += kib
+                        else:
+                            rss += kib
+        except (OSError, IndexError, ValueError):
+            continue
+    return pss, rss
+
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat", "rb") as stat:
+        fields = stat.read().rsplit(b")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(argv: Sequence[str], rows: int, other: int | None = None) -> Run:
+    """Run `argv` to its end and return its wall time and peak memory; raises if it fails."""
+    cpu_before = _cpu_seconds(other) if other else 0.0
+    started = time.perf_counter()
+    # The benchmark runs its own commands: snapcapi and the peers, with arguments it made itself.
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # noqa: S603
+    peak_pss = peak_rss = 0
+    cpu: dict[int, float] = {}
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak_pss, peak_rss
+        while not done.wait(0.02):
+            pss, rss = _tree_memory(process.pid, cpu)
+            peak_pss, peak_rss = max(peak_pss, pss), max(peak_rss, rss)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = process.communicate()
+    seconds = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv[:4])}... exited {process.returncode}: {err[-2000:]}")
+    cpu_other = (_cpu_seconds(other) - cpu_before) if other else 0.0
+    return Run(seconds, rows, peak_pss, peak_rss, out, sum(cpu.values()), cpu_other)
+
+
+def _check(run: Run, key: str, rows: int) -> None:
+    summary = json.loads(run.output)
+    if summary.get(key) != rows:
+        raise RuntimeError(f"expected {rows} rows {key}, got {summary}")
+
+
+def start_emulator(latency: float) -> tuple[subprocess.Popen[str], str]:
+    """Start `snapcapi mock-server` on 127.0.0.1 and return the process and its URL."""
+    argv = [sys.executable, "-m", "snapcapi", "mock-server", "--port", "0", "--latency", str(latency)]
+    process = subprocess.Popen([*argv, "--discard-events"], stdout=subprocess.PIPE, text=True)  # noqa: S603
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    return process, line.rsplit(" ", 1)[-1].strip()
+
+
+def bench_size(args: argparse.Namespace, rows: int, workdir: Path) -> dict[str, Series]:
+    """Run every pipeline `args.repeat` times on a file of `rows` rows."""
+    path = workdir / f"offline_purchases_{rows}.csv"
+    if not path.exists():
+        print(f"generating {path.name} ...", file=sys.stderr, flush=True)
+        generate(path, rows)
+    peer_rows = min(rows, args.peer_rows)
+    snapcapi = [sys.executable, "-m", "snapcapi"]
+    common = ["--conversion-type", "OFFLINE", "--pixel-id", PIXEL, "--json", "--quiet"]
+    if args.workers:
+        common += ["--workers", str(args.workers)]
+    series = {name: Series(name) for name in ("sdk", "minimal", "validate", "upload")}
+    emulator, url = start_emulator(args.latency)
+    try:
+        for attempt in range(args.repeat):
+            print(f"{rows:,} rows: run {attempt + 1} of {args.repeat}", file=sys.stderr, flush=True)
+            peers = [args.peer_python, str(HERE / "peers.py")]
+            series["sdk"].runs.append(measure([*peers, "sdk", str(path), str(peer_rows)], peer_rows))
+            series["minimal"].runs.append(measure([*peers, "minimal", str(path), str(peer_rows)], peer_rows))
+            run = measure([*snapcapi, "validate", str(path), *common], rows)
+            _check(run, "valid", rows)
+            series["validate"].runs.append(run)
+            with tempfile.TemporaryDirectory() as state:
+                upload = [
+                    *snapcapi,
+                    "upload",
+                    str(path),
+                    *common,
+                    "--api-url",
+                    url,
+                    "--access-token",
+                    "bench",
+                ]
+                run = measure([*upload, "--state-dir", state], rows, other=emulator.pid)
+            _check(run, "sent", rows)
+            series["upload"].runs.append(run)
+    finally:
+        emulator.terminate()
+        emulator.wait(10)
+    return series
+
+
+def report(rows: int, series: dict[str, Series], args: argparse.Namespace) -> list[str]:
+    """Return the lines printed for one size."""
+    peer_rows = min(rows, args.peer_rows)
+    labels = {
+        "sdk": f"Snap's SDK, first {peer_rows:,} rows",
+        "minimal": f"minimal (csv+phonenumbers+sha256+json), first {peer_rows:,}",
+        "validate": "snapcapi validate",
+        "upload": f"snapcapi upload, emulator answers after {args.latency * 1000:.0f} ms",
+    }
+    lines = [f"== {rows:,} rows, {args.repeat} runs each, medians; {os.cpu_count()} CPUs"]
+    lines.append(
+        f"{'pipeline':<58} {'rows/s':>8} {'CPU us/row':>10} {'PSS MB':>6} {'RSS MB':>6}  runs (rows/s)"
+    )
+    for name, item in series.items():
+        snapcapi = name in ("validate", "upload")
+        memory = f"{item.peak_mb:6.0f} {item.peak_rss_mb:6.0f}" if snapcapi else f"{'':>6} {'':>6}"
+        runs = ", ".join(f"{run.rate:,.0f}" for run in item.runs)
+        lines.append(f"{labels[name]:<58} {item.rate:>8,.0f} {item.cpu_per_row:>10.1f} {memory}  {runs}")
+    validate, upload = series["validate"], series["upload"]
+    ratios = (
+        ("validate / SDK", validate.rate / series["sdk"].rate, TARGETS["sdk"]),
+        ("validate / minimal", validate.rate / series["minimal"].rate, TARGETS["minimal"]),
+        ("upload / validate", upload.rate / validate.rate, TARGETS["upload"]),
+    )
+    for label, value, target in ratios:
+        verdict = "met" if value >= target else "NOT met"
+        lines.append(f"{label:<20} {value:6.2f}x   (target >= {target:g}: {verdict})")
+    emulator_cpu = statistics.median(run.cpu_other for run in upload.runs)
+    upload_seconds = statistics.median(run.seconds for run in upload.runs)
+    lines.append(
+        f"emulator CPU during an upload: {emulator_cpu:.1f} s in {upload_seconds:.1f} s"
+        f" ({emulator_cpu / rows * 1e6:.1f} us/row, on the same 2 CPUs)"
+    )
+    lines.append(
+        f"CPU per row, snapcapi validate vs SDK: {series['sdk'].cpu_per_row / validate.cpu_per_row:.1f}x"
+        f" less; vs minimal: {series['minimal'].cpu_per_row / validate.cpu_per_row:.2f}x"
+    )
+    peak = max(validate.peak_mb, upload.peak_mb)
+    rss = max(validate.peak_rss_mb, upload.peak_rss_mb)
+    verdict = "met" if peak < TARGETS["memory_mb"] else "NOT met"
+    lines.append(
+        f"peak memory, all snapcapi processes: {peak:.0f} MB PSS (target < 150 MB: {verdict}),"
+        f" {rss:.0f} MB summed RSS"
+    )
+    return lines
+
+
+def main() -> None:
+    """Command line; see the module docstring."""
+    parser = argparse.ArgumentParser(description="snapcapi against Snap's SDK and a minimal pipeline")
+    parser.add_argument("--rows", type=int, action="append", help="file size in rows (repeatable)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--peer-rows", type=int, default=200_000, help="rows the SDK and minimal runs do")
+    parser.add_argument("--peer-python", default=_default_peer_python(), help="Python with requirements.txt")
+    parser.add_argument("--workers", type=int, default=0, help="snapcapi --workers (default: its own)")
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--dir", type=Path, default=None, help="where the generated files go (kept)")
+    args = parser.parse_args()
+    sizes = args.rows or [1_000_000]
+    with tempfile.TemporaryDirectory() as scratch:
+        workdir = args.dir or Path(scratch)
+        workdir.mkdir(parents=True, exist_ok=True)
+        lines: list[str] = []
+        peaks: list[tuple[int, float]] = []
+        for rows in sizes:
+            series = bench_size(args, rows, workdir)
+            lines += report(rows, series, args)
+            peaks.append((rows, max(series["validate"].peak_mb, series["upload"].peak_mb)))
+            print("\n".join(lines[-10:]), file=sys.stderr, flush=True)
+    if len(peaks) > 1:
+        (small, low), (large, high) = peaks[0], peaks[-1]
+        lines.append(f"memory growth: {large / small:g}x the rows, {high / low:.2f}x the peak memory")
+    print("\n".join(lines))
+
+
+def _default_peer_python() -> str:
+    local = HERE / ".venv" / "bin" / "python"
+    return str(local) if local.exists() else sys.executable
+
+
+if __name__ == "__main__":
+    main()

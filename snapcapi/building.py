@@ -1,0 +1,170 @@
+"""Building a chunk of rows: mapping, Snap's checks, normalizing, hashing and encoding, row by row.
+
+This is the work `parallel` hands to worker processes when there are several, and the work the main
+process does itself otherwise: the same code either way. A `Chunk` goes in as plain values (cheap to
+pickle), and one `Built` tuple per row comes out, in order:
+
+    (line, event_name, event_id, asset_id, body, errors, warnings, user_keys)
+
+`body` is the valid event's JSON as it is sent (`wire.encode_json` of `events.build`'s payload), None
+for an invalid row, whose `errors` say why; `asset_id` is None then too. `user_keys` are the row's
+`user_data` keys (for the data-quality counts), the same tuple object for rows that have the same keys,
+so that pickling a chunk's results stores each distinct tuple once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from snapcapi.events import BuildContext, build
+from snapcapi.mapping import ColumnPlan, Mapper
+from snapcapi.model import Event, Problem, Row
+from snapcapi.readers import Source
+from snapcapi.wire import encode_json
+
+_FieldsMapper = Callable[[Sequence[Any]], dict[str, Any]]
+Built = tuple[
+    int,
+    str | None,
+    str | None,
+    str | None,
+    bytes | None,
+    tuple[Problem, ...],
+    tuple[Problem, ...],
+    tuple[str, ...],
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """Rows of one file to build: (line, values) pairs; rows that could not be read are not among them.
+
+    With `columns` (a CSV or TSV header), values are the row's fields in column order and `plan` says
+    which column feeds which field. Without (JSON Lines), values are the row's JSON object.
+    """
+
+    file: str
+    columns: tuple[str, ...] | None
+    plan: ColumnPlan | None
+    rows: list[tuple[int, Any]]
+
+
+class ChunkBuilder:
+    """Builds chunks for one run: its mapping and build context, and small caches of its own."""
+
+    def __init__(self, mapper: Mapper, ctx: BuildContext) -> None:
+        self.mapper = mapper
+        self.ctx = ctx
+        self._mappers: dict[tuple[tuple[str, ...], ColumnPlan], _FieldsMapper] = {}
+        self._keys: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def build(self, chunk: Chunk) -> list[Built]:
+        """Return one `Built` per row of `chunk`, in order."""
+        ctx, file = self.ctx, chunk.file
+        to_values = self._values_of(chunk)
+        keys = self._keys
+        out: list[Built] = []
+        for line, data in chunk.rows:
+            values = to_values(line, data)
+            built = build(values, file, line, ctx)
+            if isinstance(built, Event):
+                user = tuple(built.payload["user_data"])
+                out.append(
+                    (
+                        line,
+                        str(built.event_name),
+                        built.event_id,
+                        built.asset_id,
+                        encode_json(built.payload),
+                        (),
+                        built.warnings,
+                        keys.setdefault(user, user),
+                    )
+                )
+            else:
+                user = built.user_keys
+                out.append(
+                    (
+                        line,
+                        built.event_name,
+                        built.event_id,
+                        None,
+                        None,
+                        built.errors,
+                        built.warnings,
+                        keys.setdefault(user, user),
+                    )
+                )
+        return out
+
+    def _values_of(self, chunk: Chunk) -> Callable[[int, Any], dict[str, Any]]:
+        """Return how to get a row's canonical values in this chunk: `Mapper.map`, or its faster form."""
+        mapper, file, columns, plan = self.mapper, chunk.file, chunk.columns, chunk.plan
+        if columns is None:
+            return lambda line, data: mapper.map(Row(file, line, data))
+        assert plan is not None
+        fast = self._mappers.get((columns, plan)) if self.ctx.fast else None
+        if fast is None and self.ctx.fast:
+            fast = mapper.fields_mapper(columns, plan)
+            if fast is not None and len(self._mappers) < 64:
+                self._mappers[(columns, plan)] = fast
+        if fast is not None:
+            fields_mapper = fast
+            return lambda line, data: fields_mapper(data)
+        return lambda line, data: mapper.map(Row(file, line, dict(zip(columns, data, strict=True))), plan)
+
+
+def read_chunks(
+    sources: Iterable[Source],
+    mapper: Mapper,
+    *,
+    size: int,
+    limit: int | None,
+    stop: threading.Event,
+    unused: dict[str, tuple[str, ...]],
+) -> Iterator[tuple[tuple[Source, list[Row]], Chunk]]:
+    """Read the sources' rows, at most `limit` in all, into chunks of at most `size` rows of one source.
+
+    Yields ((source, the rows as read), the chunk to build). Stops before the next row once `stop` is set.
+    Notes in `unused` the columns of each file that feed no field. Rows read before a read error are
+    yielded before the error is raised. Raises ConfigError when a column the mapping names is missing.
+    """
+    read = 0
+    for source in sources:
+        plan = None
+        columns = None
+        if source.columns is not None:
+            columns = tuple(source.columns)
+            plan = mapper.plan(columns, source=source.name)
+            if plan.unused:
+                unused[source.name] = plan.unused
+        rows: list[Row] = []
+        try:
+            for row in source.rows():
+                if stop.is_set() or (limit is not None and read >= limit):
+                    break
+                read += 1
+                rows.append(row)
+                if len(rows) >= size:
+                    yield (source, rows), _chunk(source.name, columns, plan, rows)
+                    rows = []
+        except Exception:
+            # Rows read before a read error still get their outcomes; the error follows them.
+            if rows:
+                yield (source, rows), _chunk(source.name, columns, plan, rows)
+            raise
+        if rows:
+            yield (source, rows), _chunk(source.name, columns, plan, rows)
+        if stop.is_set() or (limit is not None and read >= limit):
+            return
+
+
+def _chunk(name: str, columns: tuple[str, ...] | None, plan: ColumnPlan | None, rows: list[Row]) -> Chunk:
+    """The chunk the builder is given for `rows`: the readable ones, as plain values."""
+    if columns is None:
+        return Chunk(name, None, None, [(row.line, row.data) for row in rows if row.error is None])
+    readable = [(row.line, list(row.data.values())) for row in rows if row.error is None]
+    return Chunk(name, columns, plan, readable)

@@ -1,0 +1,166 @@
+"""Building chunks of rows in worker processes, the results in input order.
+
+    with ChunkPool(mapper, ctx, workers=2) as pool:
+        for key, built in pool.map((key, chunk) for ...):    # one result per chunk, in the same order
+            ...
+
+With `workers=1` every chunk is built in the calling process. With more, a run whose input fits in one
+chunk never starts a process: the pool starts when a second chunk turns up, and the first chunk is built
+in the calling process while the workers start. At most `2 * workers` chunks are in flight, so memory
+stays bounded however long the input. A chunk travels as plain values and comes back as `building.Built`
+tuples, the events' JSON already encoded: pickling costs little next to building.
+
+Workers start from a clean server process ("forkserver"), never by forking the calling process, which may
+have threads sending requests at the time. They ignore SIGINT: Ctrl-C reaches the whole process group,
+and stopping a run is the main process's business (it finishes what is in flight). An exception in a
+worker is re-raised by `map` in the calling process, as if the chunk had been built there.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import signal
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from types import TracebackType
+from typing import TypeVar
+
+from snapcapi.building import Built, Chunk, ChunkBuilder
+from snapcapi.events import BuildContext
+from snapcapi.mapping import Mapper
+
+K = TypeVar("K")
+WORKER_GC_THRESHOLD = 50_000  # allocations between collections of the youngest generation, in a worker
+
+# The one builder of a worker process, made by `_start_worker` from what the pool was given.
+_WORKER_BUILDER: ChunkBuilder | None = None
+
+
+def default_workers() -> int:
+    """Return the number of worker processes to use when not told: one per CPU this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class ChunkPool:
+    """Builds chunks, in worker processes when `workers` > 1. Close it, or use it in a `with`."""
+
+    def __init__(self, mapper: Mapper, ctx: BuildContext, workers: int = 1) -> None:
+        """Raises ValueError when `workers` is below 1."""
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, not {workers}")
+        self.workers = workers
+        self._builder = ChunkBuilder(mapper, ctx)
+        self._mapper = mapper
+        self._ctx = ctx
+        self._executor: ProcessPoolExecutor | None = None
+
+    @property
+    def started(self) -> bool:
+        """True once worker processes were started."""
+        return self._executor is not None
+
+    def map(self, chunks: Iterable[tuple[K, Chunk]]) -> Iterator[tuple[K, list[Built]]]:
+        """Build each chunk and yield (its key, its results), in the order the chunks come.
+
+        An exception raised by `chunks` is re-raised once the chunks read before it are yielded.
+        """
+        source = iter(chunks)
+        first = next(source, None)
+        if first is None:
+            return
+        second = None
+        failure: Exception | None = None
+        if self.workers > 1:
+            try:
+                second = next(source, None)
+            except Exception as exc:  # re-raised once the first chunk is yielded
+                failure = exc
+        if second is None:
+            yield first[0], self._builder.build(first[1])
+            if failure is not None:
+                raise failure
+            for key, chunk in source:
+                yield key, self._builder.build(chunk)
+            return
+        in_flight: deque[tuple[K, Future[list[Built]]]] = deque()
+        executor = self._start()
+        in_flight.append((second[0], executor.submit(_build, second[1])))
+        try:
+            failure = self._fill(source, in_flight, executor)
+            # Built here while the workers start and take the next chunks.
+            yield first[0], self._builder.build(first[1])
+            while in_flight:
+                key, future = in_flight.popleft()
+                built = future.result()
+                if failure is None:
+                    failure = self._fill(source, in_flight, executor)
+                yield key, built
+        finally:
+            for _, future in in_flight:
+                future.cancel()
+        if failure is not None:
+            raise failure
+
+    def _fill(
+        self,
+        source: Iterator[tuple[K, Chunk]],
+        in_flight: deque[tuple[K, Future[list[Built]]]],
+        executor: ProcessPoolExecutor,
+    ) -> Exception | None:
+        """Submit chunks until `2 * workers` are in flight; return the exception reading raised, if any."""
+        while len(in_flight) < 2 * self.workers:
+            try:
+                item = next(source, None)
+            except Exception as exc:  # re-raised by map once what was read before it is yielded
+                return exc
+            if item is None:
+                return None
+            in_flight.append((item[0], executor.submit(_build, item[1])))
+        return None
+
+    def _start(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload([__name__])
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=context,
+                initializer=_start_worker,
+                initargs=(self._mapper, self._ctx),
+            )
+        return self._executor
+
+    def close(self) -> None:
+        """Stop the worker processes (after the chunks they are building). Calling it again does nothing."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def __enter__(self) -> ChunkPool:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _start_worker(mapper: Mapper, ctx: BuildContext) -> None:
+    global _WORKER_BUILDER
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WORKER_BUILDER = ChunkBuilder(mapper, ctx)
+    # Building makes many short-lived objects and no reference cycles: collect the youngest generation
+    # less often, and never look again at what the process holds from its start (modules, metadata).
+    gc.set_threshold(WORKER_GC_THRESHOLD, 20, 100)
+    gc.freeze()
+
+
+def _build(chunk: Chunk) -> list[Built]:
+    assert _WORKER_BUILDER is not None, "a worker builds only after _start_worker"
+    return _WORKER_BUILDER.build(chunk)
