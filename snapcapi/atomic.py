@@ -9,12 +9,19 @@ leave one half-written, and other users on the machine must not read them:
 `AtomicFile` is the same for a file kept open across calls (commit or discard it explicitly).
 The temporary file is a hidden `.NAME.XXXX.tmp` next to the destination (a rename is only atomic within one
 file system); a process killed before the commit can leave it behind, never a torn destination.
+
+Decisions:
+- A destination that is a symbolic link is followed: the file it points to is replaced, the link stays.
+- A destination that is not a regular file (a pipe, `/dev/stdout`, a terminal) cannot be replaced, and
+  must not be: renaming over `/dev/stdout` as root would replace the system's link. It is written directly,
+  as a stream, and its mode is left alone.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,18 +42,32 @@ class AtomicFile:
         self.path = Path(path)
         if self.path.is_dir():
             raise IsADirectoryError(21, "Is a directory", str(self.path))
+        self._done = False
+        self._temp: Path | None = None
+        # newline="" by default: csv writes its own line endings, JSON Lines are written with "\n".
+        if is_stream(self.path):
+            self._target = self.path
+            # Appending: `--report /dev/stdout > out.txt` must not truncate what else went to standard output.
+            self.file: TextIO = open(  # noqa: SIM115  (closed by commit or discard)
+                self.path, "a", encoding="utf-8", newline=newline, errors=errors
+            )
+            return
+        self._target = Path(os.path.realpath(self.path))
         # mkstemp opens with O_EXCL and mode 0600; fchmod makes sure of it whatever the platform does.
-        fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        fd, temp = tempfile.mkstemp(dir=self._target.parent, prefix=f".{self._target.name}.", suffix=".tmp")
         self._temp = Path(temp)
         try:
             os.fchmod(fd, MODE)
-            # newline="" by default: csv writes its own line endings, JSON Lines are written with "\n".
-            self.file: TextIO = open(fd, "w", encoding="utf-8", newline=newline, errors=errors)  # noqa: SIM115
+            self.file = open(fd, "w", encoding="utf-8", newline=newline, errors=errors)  # noqa: SIM115
         except BaseException:
             os.close(fd)
             self._temp.unlink(missing_ok=True)
             raise
-        self._done = False
+
+    @property
+    def temporary(self) -> Path | None:
+        """The hidden file being written, until `commit()` moves it into place; None for a stream."""
+        return self._temp
 
     def commit(self) -> None:
         """Flush and sync the file, then rename it over `path`. Does nothing once committed or discarded.
@@ -57,18 +78,22 @@ class AtomicFile:
         if self._done:
             return
         self._done = True
+        if self._temp is None:
+            self.file.close()  # a stream: what was written is gone already
+            return
         try:
             self.file.flush()
             os.fsync(self.file.fileno())
             self.file.close()
-            os.replace(self._temp, self.path)
+            os.replace(self._temp, self._target)
         except BaseException:
             self._abandon()
             raise
-        _sync_directory(self.path.parent)
+        _sync_directory(self._target.parent)
 
     def discard(self) -> None:
-        """Drop what was written; `path` is left as it was. Does nothing once committed or discarded."""
+        """Drop what was written; `path` is left as it was (a stream keeps what it was sent). Does nothing
+        once committed or discarded."""
         if self._done:
             return
         self._done = True
@@ -77,7 +102,8 @@ class AtomicFile:
     def _abandon(self) -> None:
         with contextlib.suppress(OSError):
             self.file.close()
-        self._temp.unlink(missing_ok=True)
+        if self._temp is not None:
+            self._temp.unlink(missing_ok=True)
 
     def __enter__(self) -> AtomicFile:
         return self
@@ -116,3 +142,15 @@ def _sync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def is_stream(path: Path) -> bool:
+    """True when `path` exists and is not a file to replace: a pipe, a device, a socket, or anything under
+    /dev or /proc (`/dev/stdout` is a link to whatever standard output is, a regular file included)."""
+    try:
+        mode = path.stat().st_mode  # follows links
+    except OSError:
+        return False
+    if stat.S_ISDIR(mode):
+        return False
+    return not stat.S_ISREG(mode) or str(path.absolute()).startswith(("/dev/", "/proc/"))

@@ -74,8 +74,16 @@ class Ledger:
                         " wait for it to finish, or give this run its own --state-dir"
                     ) from None
                 sleep(0.2)
-        os.ftruncate(lock_fd, 0)
-        os.pwrite(lock_fd, str(os.getpid()).encode(), 0)
+            except OSError as err:  # a file system without locks (some network mounts)
+                os.close(lock_fd)
+                raise LedgerError(
+                    f"cannot lock the delivery ledger in {state_dir}: {err.strerror or err}"
+                ) from None
+        try:
+            os.ftruncate(lock_fd, 0)
+            os.pwrite(lock_fd, str(os.getpid()).encode(), 0)
+        except OSError:
+            pass  # the pid only makes the message of a waiting run clearer
         path = state_dir / LEDGER_FILE
         try:
             # Create the file ourselves so it (and SQLite's journal, which copies its mode) is 0600.
@@ -91,26 +99,42 @@ class Ledger:
         return cls(path, db, lock_fd)
 
     def delivered(self, asset_id: str, event_ids: Sequence[str]) -> set[str]:
-        """Return those of `event_ids` that Snap already took for `asset_id`."""
+        """Return those of `event_ids` that Snap already took for `asset_id`.
+
+        Raises LedgerError when the database cannot be read (an I/O error, a file damaged meanwhile).
+        """
         found: set[str] = set()
-        for start in range(0, len(event_ids), _CHUNK):
-            chunk = event_ids[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT event_id FROM delivered WHERE asset_id = ? AND event_id IN ({marks})",  # noqa: S608
-                (asset_id, *chunk),
-            )
-            found.update(row[0] for row in rows)
+        try:
+            for start in range(0, len(event_ids), _CHUNK):
+                chunk = event_ids[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT event_id FROM delivered WHERE asset_id = ? AND event_id IN ({marks})",  # noqa: S608
+                    (asset_id, *chunk),
+                )
+                found.update(row[0] for row in rows)
+        except sqlite3.Error as err:
+            raise LedgerError(f"cannot read the delivery ledger {self.path}: {err}") from None
         return found
 
     def record(self, asset_id: str, event_ids: Iterable[str], *, now: float | None = None) -> None:
-        """Record, in one transaction, that Snap took these events for `asset_id`."""
+        """Record, in one transaction, that Snap took these events for `asset_id`.
+
+        Raises LedgerError when the transaction cannot be committed (a full disk, an I/O error): nothing of
+        it is recorded then.
+        """
         stamp = int(time.time() if now is None else now)
-        with self._transaction():
-            self._db.executemany(
-                "INSERT OR IGNORE INTO delivered (asset_id, event_id, delivered_at) VALUES (?, ?, ?)",
-                ((asset_id, event_id, stamp) for event_id in event_ids),
-            )
+        try:
+            with self._transaction():
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO delivered (asset_id, event_id, delivered_at) VALUES (?, ?, ?)",
+                    ((asset_id, event_id, stamp) for event_id in event_ids),
+                )
+        except sqlite3.Error as err:
+            raise LedgerError(
+                f"cannot record deliveries in the delivery ledger {self.path}: {err}; the events of the last"
+                " request reached Snap but a later run will send them again"
+            ) from None
 
     def count(self) -> int:
         """Return how many deliveries the ledger holds."""
@@ -121,10 +145,11 @@ class Ledger:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield
+            self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:  # a failed COMMIT may have rolled back already
+                self._db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
 
     def close(self) -> None:
         """Close the database and release the lock."""

@@ -73,6 +73,11 @@ class RejectsWriter:
         self._columns: dict[str, None] = {}  # an ordered set
         self._sources: set[Source] = set()  # the sources whose columns are in _columns
 
+    @property
+    def temporary(self) -> Path | None:
+        """The hidden file being written, until `close()` moves it into place; None for a stream."""
+        return self._out.temporary
+
     def write(self, source: Source, row: Row, error: str) -> None:
         """Add one refused row, read from `source`, with the reason `error`.
 
@@ -148,8 +153,14 @@ class RejectsWriter:
     def _spill_file(self) -> IO[str]:
         if self._spill is None:
             # Anonymous (unlinked at once) and 0600: the rows hold personal data.
+            # Next to the destination's temporary file: on the same disk, not in a shared /tmp.
+            beside = self._out.temporary
             self._spill = tempfile.TemporaryFile(  # noqa: SIM115  (closed by close/discard)
-                "w+", encoding="utf-8", newline="", errors="surrogateescape", dir=self.path.parent
+                "w+",
+                encoding="utf-8",
+                newline="",
+                errors="surrogateescape",
+                dir=None if beside is None else beside.parent,
             )
         return self._spill
 

@@ -71,13 +71,20 @@ class ReportWriter:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            self._atomic = AtomicFile(path)
+            # A file name that is not UTF-8 holds lone surrogates: written as \udcXX escapes (valid JSON),
+            # never as raw bytes nor as a crash.
+            self._atomic = AtomicFile(path, errors="backslashreplace")
         except OSError as err:
             raise OutputError(f"--report {path}: cannot write there ({err.strerror or err})") from None
         self._csv: csv.DictWriter[str] | None = None
         if path.suffix.lower() == ".csv":
             self._csv = csv.DictWriter(self._atomic.file, fieldnames=REPORT_COLUMNS)
             self._guarded(self._csv.writeheader)
+
+    @property
+    def temporary(self) -> Path | None:
+        """The hidden file being written, until the writer is closed; None when writing to a stream."""
+        return self._atomic.temporary
 
     def __call__(self, outcome: RowOutcome, source: Source, row: Row) -> None:
         record = outcome_record(outcome)
@@ -173,7 +180,7 @@ def render(report: RunReport, console: Console, *, validate: bool, title: str) -
         table.add_column("field")
         table.add_column("reason", overflow="fold", ratio=1)
         for outcome in report.failures:
-            name = Path(outcome.file).name
+            name = escape(Path(outcome.file).name)
             for problem in outcome.errors:
                 table.add_row(
                     name, str(outcome.line), outcome.status.value, problem.field, escape(problem.message)
