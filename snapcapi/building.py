@@ -117,6 +117,11 @@ class ChunkBuilder:
         return lambda line, data: mapper.map(Row(file, line, dict(zip(columns, data, strict=True))), plan)
 
 
+# Characters of values in one chunk at most (about): a MiB, however many rows that is (ordinary rows
+# are a few hundred characters, so a chunk of them is bound by its row count instead).
+CHUNK_CHARS = 1024 * 1024
+
+
 def read_chunks(
     sources: Iterable[Source],
     mapper: Mapper,
@@ -125,8 +130,10 @@ def read_chunks(
     limit: int | None,
     stop: threading.Event,
     unused: dict[str, tuple[str, ...]],
+    max_chars: int = CHUNK_CHARS,
 ) -> Iterator[tuple[tuple[Source, list[Row]], Chunk]]:
-    """Read the sources' rows, at most `limit` in all, into chunks of at most `size` rows of one source.
+    """Read the sources' rows, at most `limit` in all, into chunks of at most `size` rows of one source
+    and about `max_chars` characters of values (so that rows with huge fields do not pile up).
 
     Yields ((source, the rows as read), the chunk to build). Stops before the next row once `stop` is set.
     Notes in `unused` the columns of each file that feed no field. Rows read before a read error are
@@ -142,15 +149,18 @@ def read_chunks(
             if plan.unused:
                 unused[source.name] = plan.unused
         rows: list[Row] = []
+        chars = 0
         try:
             for row in source.rows():
                 if stop.is_set() or (limit is not None and read >= limit):
                     break
                 read += 1
                 rows.append(row)
-                if len(rows) >= size:
+                chars += _chars(row)
+                if len(rows) >= size or chars >= max_chars:
                     yield (source, rows), _chunk(source.name, columns, plan, rows)
                     rows = []
+                    chars = 0
         except Exception:
             # Rows read before a read error still get their outcomes; the error follows them.
             if rows:
@@ -160,6 +170,11 @@ def read_chunks(
             yield (source, rows), _chunk(source.name, columns, plan, rows)
         if stop.is_set() or (limit is not None and read >= limit):
             return
+
+
+def _chars(row: Row) -> int:
+    """About how many characters a row holds (nested JSON values count as a few)."""
+    return sum(len(v) if isinstance(v, str) else 8 for v in row.data.values())
 
 
 def _chunk(name: str, columns: tuple[str, ...] | None, plan: ColumnPlan | None, rows: list[Row]) -> Chunk:

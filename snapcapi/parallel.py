@@ -22,6 +22,8 @@ import gc
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -33,6 +35,7 @@ from snapcapi.events import BuildContext
 from snapcapi.mapping import Mapper
 
 K = TypeVar("K")
+WATCH_SECONDS = 0.5  # how often a worker checks that the run that started it is still there
 WORKER_GC_THRESHOLD = 50_000  # allocations between collections of the youngest generation, in a worker
 
 # The one builder of a worker process, made by `_start_worker` from what the pool was given.
@@ -132,7 +135,7 @@ class ChunkPool:
                 max_workers=self.workers,
                 mp_context=context,
                 initializer=_start_worker,
-                initargs=(self._mapper, self._ctx),
+                initargs=(self._mapper, self._ctx, os.getpid()),
             )
         return self._executor
 
@@ -151,14 +154,28 @@ class ChunkPool:
         self.close()
 
 
-def _start_worker(mapper: Mapper, ctx: BuildContext) -> None:
+def _start_worker(mapper: Mapper, ctx: BuildContext, run_pid: int) -> None:
     global _WORKER_BUILDER
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(run_pid,), name="snapcapi-watch-run", daemon=True).start()
     _WORKER_BUILDER = ChunkBuilder(mapper, ctx)
     # Building makes many short-lived objects and no reference cycles: collect the youngest generation
     # less often, and never look again at what the process holds from its start (modules, metadata).
     gc.set_threshold(WORKER_GC_THRESHOLD, 20, 100)
     gc.freeze()
+
+
+def _exit_with(run_pid: int) -> None:
+    """End this worker once the run that started it is gone: killed (SIGKILL, power cut), nothing else
+    would, since a worker's parent is the forkserver, which outlives the run only to exit itself."""
+    while True:
+        time.sleep(WATCH_SECONDS)
+        try:
+            os.kill(run_pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:  # the pid now belongs to another user's process: ours is gone
+            os._exit(0)
 
 
 def _build(chunk: Chunk) -> list[Built]:

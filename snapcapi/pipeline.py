@@ -16,7 +16,6 @@ import gc
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Protocol
 
 from snapcapi.building import Built, Chunk, read_chunks
@@ -142,6 +141,10 @@ class Run:
                 stopped_by = self.sender.stopped_by
                 if stopped_by is not None:
                     self.report.auth_error = str(stopped_by)
+                # The sender stopped taking events (a signal): the rest of the chunk in hand was read and
+                # counted, so each of its rows still gets an outcome.
+                for event in events:
+                    self._not_sent(event, f"not sent: {self.report.auth_error or 'interrupted'}")
         finally:
             gc.set_threshold(*thresholds)
             seen.close()
@@ -151,8 +154,9 @@ class Run:
 
     # -- stages -------------------------------------------------------------------------------------
 
-    def _rows(self) -> Iterator[tuple[Source, Row, EncodedEvent | RowOutcome]]:
-        """Yield each row read with its event or its INVALID outcome, in input order; counts as it goes.
+    def _batches(self) -> Iterator[list[tuple[Source, Row, EncodedEvent | RowOutcome]]]:
+        """Yield, chunk by chunk, each row read with its event or its INVALID outcome, in input order;
+        counts as it goes.
 
         Stops before the next row once the run is stopped, and right after the row that puts the run over
         `max_invalid`: rows read ahead for the workers beyond that are dropped, as if never read.
@@ -160,9 +164,10 @@ class Run:
         stop = self.state.stop
         for (source, rows), results in self.pool.map(self._chunks()):
             built = iter(results)
+            batch: list[tuple[Source, Row, EncodedEvent | RowOutcome]] = []
             for row in rows:
                 if stop.is_set():
-                    return
+                    break
                 self.state.read += 1
                 if row.error is not None:
                     self.state.invalid += 1
@@ -171,9 +176,13 @@ class Run:
                     )
                 else:
                     item = self._count(row, next(built))
-                yield source, row, item
+                batch.append((source, row, item))
                 if self._over_budget():
-                    return
+                    break
+            if batch:
+                yield batch
+            if stop.is_set():
+                return
 
     def _chunks(self) -> Iterator[tuple[tuple[Source, list[Row]], Chunk]]:
         return read_chunks(
@@ -219,9 +228,8 @@ class Run:
         return True
 
     def _events(self, seen: SeenIds) -> Iterator[EncodedEvent]:
-        rows = self._rows()
         keep_rows = bool(self.sinks)  # sinks are given each row; without sinks, rows are let go at once
-        while chunk := list(islice(rows, self.options.chunk_size)):
+        for chunk in self._batches():
             events = [(i, item) for i, (_, _, item) in enumerate(chunk) if isinstance(item, EncodedEvent)]
             earlier = seen.first_seen([(e.asset_id, e.event_id, e.file, e.line) for _, e in events])
             delivered = self._already_delivered([e for _, e in events])
@@ -260,6 +268,14 @@ class Run:
                     if keep_rows:
                         self._pending[(item.file, item.line)] = (source, row)
                     yield item
+
+    def _not_sent(self, event: EncodedEvent, reason: str) -> None:
+        outcome = _outcome(event, Status.FAILED, errors=(Problem("row", reason),))
+        pending = self._pending.pop((event.file, event.line), None)
+        if pending is None:
+            self.report.add(outcome)
+        else:
+            self._emit(outcome, *pending)
 
     def _already_delivered(self, events: list[EncodedEvent]) -> set[tuple[str, str]]:
         if self.ledger is None or self.options.resend or not events:

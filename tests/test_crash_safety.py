@@ -125,7 +125,7 @@ def killed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Killed]:
         assert PART_WAY <= len(taken_after_kill) < KILLED_ROWS, "the run was not killed part-way"
         ledger = delivered(space.state, KILLED_ROWS)
         report_after_kill = report.read_text()
-        deadline = time.monotonic() + 1  # time for workers to see that their run is gone
+        deadline = time.monotonic() + 3  # time for workers to see that their run is gone
         while (left_running := space.stragglers()) and time.monotonic() < deadline:
             time.sleep(0.05)
         rerun = space.run(*upload_args(emu, path, "--report", str(report), "--json", "--batch-size", "2000"))
@@ -171,11 +171,6 @@ def test_a_kill_leaves_the_earlier_report_whole(killed: Killed) -> None:
 
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="finds processes through Linux's /proc")
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: parallel.ChunkPool's worker processes (children of the forkserver) wait on their call"
-    " queue forever when the run that started them is killed: nothing makes them exit with their parent",
-)
 def test_a_killed_run_leaves_no_process_behind(killed: Killed) -> None:
     """The worker processes building rows end with the run, even when it is killed."""
     assert killed.left_running == []
@@ -257,11 +252,11 @@ def test_an_interrupted_upload_says_at_once_that_it_is_stopping(interrupted: Int
 
 
 def test_after_an_interruption_the_report_has_one_record_per_row_read(interrupted: Interrupted) -> None:
-    """The report is complete JSON Lines: one record for each row the run got to, lines 2..N+1 in a row,
-    as many as the summary's rows, fewer than the file's."""
+    """The report is complete JSON Lines: one record for each row the run read, lines 2..N+1 in a row, as
+    many as the summary's rows; the run stopped before sending them all."""
     lines = sorted(record["line"] for record in interrupted.report)
     assert lines == list(range(2, interrupted.summary["rows"] + 2))
-    assert interrupted.summary["rows"] < ROWS
+    assert interrupted.summary["sent"] < len(VALID_IDS)
 
 
 def test_after_an_interruption_every_row_reported_sent_is_in_the_ledger(interrupted: Interrupted) -> None:
@@ -314,12 +309,6 @@ def test_the_run_after_an_interruption_sends_the_rest_and_skips_what_was_sent(
     assert sorted(interrupted.taken_in_all) == sorted(VALID_IDS)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: pipeline.Run._build counts data quality when a row is read into a chunk (1000 rows), not"
-    " when it gets its outcome, so after an interruption the quality counts cover rows the report never"
-    " lists (more rows with an email than rows)",
-)
 def test_after_an_interruption_the_quality_counts_cover_only_the_rows_reported(
     interrupted: Interrupted,
 ) -> None:

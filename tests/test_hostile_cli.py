@@ -249,12 +249,6 @@ def test_a_field_of_several_megabytes_is_read_in_bounded_memory(invoke: Invoke, 
     assert peak < 80 * MIB
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: pipeline.Run._events reads 1000 rows (RunOptions.chunk_size) before handing any on, and"
-    " keeps each Row and its Event until the chunk is done, so memory grows with the number of big rows:"
-    " up to 1000 x the 8 MiB record limit",
-)
 def test_memory_does_not_grow_with_the_number_of_rows_with_big_fields(invoke: Invoke, tmp_path: Path) -> None:
     """Thirty rows with a 2 MiB field each take no more memory than a few such rows at a time."""
     path = tmp_path / "wide.csv"
