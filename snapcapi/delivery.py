@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from snapcapi import spec
 from snapcapi.client import Answer, SnapClient
 from snapcapi.errors import AuthError, ConfigError, DeliveryError
-from snapcapi.model import EncodedEvent, Event, Problem, RowOutcome, Status
+from snapcapi.model import EncodedEvent, Event, Problem, RowOutcome, Status, outcome_of
 from snapcapi.wire import encode_json, join_body
 
 INTERRUPTED = "interrupted"
@@ -151,7 +151,7 @@ class Delivery:
                         # Every event given in gets an outcome, even after Snap refused the credentials.
                         try:
                             for left in source:
-                                yield [self._outcome(left, Status.FAILED, (Problem(_ROW, halt),))]
+                                yield [outcome_of(left, Status.FAILED, (Problem(_ROW, halt),))]
                         except Exception as exc:  # re-raised below, once the requests in flight are in
                             input_error = exc
                     input_done = True
@@ -207,7 +207,7 @@ class Delivery:
                 _ROW,
                 f"the event is {size} bytes as JSON, more than a request may carry ({self._max_body_bytes})",
             )
-            return self._outcome(event, Status.INVALID, (problem,))
+            return outcome_of(event, Status.INVALID, (problem,))
         batch = opened.get(event.asset_id)
         # Each event after the first adds a comma.
         if batch is not None and self._envelope_bytes + batch.nbytes + 1 + size > self._max_body_bytes:
@@ -259,24 +259,22 @@ class Delivery:
             if (verdict or "").upper() == "INVALID":
                 messages = log.errors if log is not None and log.errors else (answer.reason,)
                 errors = tuple(Problem(_SNAP, m) for m in messages)
-                outcomes.append(self._outcome(event, Status.REJECTED, errors, warnings))
+                outcomes.append(outcome_of(event, Status.REJECTED, errors, warnings))
             else:
-                outcomes.append(self._outcome(event, Status.VALID, (), warnings))
+                outcomes.append(outcome_of(event, Status.VALID, (), warnings))
         return outcomes
 
     def _refused(self, batch: list[EncodedEvent], answer: Answer) -> _Result:
         index = answer.event_index
         if answer.status_code == 413 or index is None or not 0 <= index < len(batch):
             if len(batch) == 1:
-                return _Result([self._outcome(batch[0], Status.REJECTED, _reasons(answer))])
+                return _Result([outcome_of(batch[0], Status.REJECTED, _reasons(answer))])
             # No event named: halves, recursively, until each bad event is alone in its request.
             middle = len(batch) // 2
             return _Result([], [batch[:middle], batch[middle:]])
         # Snap took nothing of this request: the named event is out, the others go again.
         rest = batch[:index] + batch[index + 1 :]
-        return _Result(
-            [self._outcome(batch[index], Status.REJECTED, _reasons(answer))], [rest] if rest else []
-        )
+        return _Result([outcome_of(batch[index], Status.REJECTED, _reasons(answer))], [rest] if rest else [])
 
     def _not_sent(self, batch: Sequence[EncodedEvent], reason: str) -> list[RowOutcome]:
         return self._all(batch, Status.FAILED, (Problem(_ROW, reason),))
@@ -284,25 +282,7 @@ class Delivery:
     def _all(
         self, batch: Sequence[EncodedEvent], status: Status, errors: tuple[Problem, ...] = ()
     ) -> list[RowOutcome]:
-        return [self._outcome(event, status, errors) for event in batch]
-
-    @staticmethod
-    def _outcome(
-        event: EncodedEvent,
-        status: Status,
-        errors: tuple[Problem, ...] = (),
-        warnings: tuple[Problem, ...] = (),
-    ) -> RowOutcome:
-        return RowOutcome(
-            file=event.file,
-            line=event.line,
-            status=status,
-            event_name=event.event_name,
-            event_id=event.event_id,
-            errors=errors,
-            warnings=event.warnings + warnings,
-            asset_id=event.asset_id,
-        )
+        return [outcome_of(event, status, errors) for event in batch]
 
 
 def _reasons(answer: Answer) -> tuple[Problem, ...]:

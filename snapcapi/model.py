@@ -102,6 +102,22 @@ class RowOutcome:
 FAILURE_SAMPLE = 20  # failed rows a report lists; the rest are counted
 
 
+def outcome_of(
+    event: EncodedEvent, status: Status, errors: tuple[Problem, ...] = (), warnings: tuple[Problem, ...] = ()
+) -> RowOutcome:
+    """Return the outcome `status` of a valid event's row, with the event's warnings and these."""
+    return RowOutcome(
+        event.file,
+        event.line,
+        status,
+        event.event_name,
+        event.event_id,
+        errors,
+        event.warnings + warnings,
+        event.asset_id,
+    )
+
+
 @dataclass(slots=True)
 class Quality:
     """Data-quality counts of a run, over the rows that could be read."""

@@ -23,7 +23,16 @@ from snapcapi.dedupe import SeenIds
 from snapcapi.events import BuildContext
 from snapcapi.ledger import Ledger
 from snapcapi.mapping import Mapper
-from snapcapi.model import PROBLEM_STATUSES, EncodedEvent, Problem, Row, RowOutcome, RunReport, Status
+from snapcapi.model import (
+    PROBLEM_STATUSES,
+    EncodedEvent,
+    Problem,
+    Row,
+    RowOutcome,
+    RunReport,
+    Status,
+    outcome_of,
+)
 from snapcapi.parallel import ChunkPool, default_workers
 from snapcapi.readers import Source
 
@@ -242,7 +251,7 @@ class Run:
                     reason = "already delivered by an earlier run (the ledger); --resend sends it again"
                 else:
                     continue
-                skipped[index] = _outcome(event, Status.SKIPPED, warnings=(Problem("event_id", reason),))
+                skipped[index] = outcome_of(event, Status.SKIPPED, warnings=(Problem("event_id", reason),))
             budget_hit = self.report.budget_stop is not None
             for index, (source, row, item) in enumerate(chunk):
                 if isinstance(item, RowOutcome):
@@ -251,7 +260,7 @@ class Run:
                     self._emit(skipped[index], source, row)
                 elif budget_hit:
                     self._emit(
-                        _outcome(
+                        outcome_of(
                             item,
                             Status.FAILED,
                             errors=(Problem("row", "not sent: " + str(self.report.budget_stop)),),
@@ -261,7 +270,7 @@ class Run:
                     )
                 elif self.sender is None:
                     if keep_rows:
-                        self._emit(_outcome(item, Status.VALID), source, row)
+                        self._emit(outcome_of(item, Status.VALID), source, row)
                     else:
                         self.report.count_rows(Status.VALID, item.event_name)
                 else:
@@ -270,7 +279,7 @@ class Run:
                     yield item
 
     def _not_sent(self, event: EncodedEvent, reason: str) -> None:
-        outcome = _outcome(event, Status.FAILED, errors=(Problem("row", reason),))
+        outcome = outcome_of(event, Status.FAILED, errors=(Problem("row", reason),))
         pending = self._pending.pop((event.file, event.line), None)
         if pending is None:
             self.report.add(outcome)
@@ -313,22 +322,3 @@ class Run:
         self.report.add(outcome)
         for sink in self.sinks:
             sink(outcome, source, row)
-
-
-def _outcome(
-    event: EncodedEvent,
-    status: Status,
-    *,
-    errors: tuple[Problem, ...] = (),
-    warnings: tuple[Problem, ...] = (),
-) -> RowOutcome:
-    return RowOutcome(
-        event.file,
-        event.line,
-        status,
-        event.event_name,
-        event.event_id,
-        errors,
-        event.warnings + warnings,
-        event.asset_id,
-    )
