@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from snapcapi.atomic import AtomicFile
@@ -236,3 +239,43 @@ def verdict(report: RunReport, *, validate: bool) -> str:
         parts.append(f"{failed} not delivered (run again to send them)")
     colour = "red" if failed or refused else "green"
     return f"[{colour}]{report.rows} rows: {', '.join(parts)}[/{colour}]"
+
+
+def stderr_console(quiet: bool = False) -> Console:
+    """Return the console of the human report: standard error, no highlighting, silent when `quiet`."""
+    return Console(stderr=True, quiet=quiet, highlight=False)
+
+
+def print_error(console: Console, message: str) -> None:
+    """Print `message` (already redacted) as an error line, its brackets shown as written."""
+    console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+
+
+@contextmanager
+def progress(
+    console: Console, report: Callable[[], RunReport], *, enabled: bool, send: bool
+) -> Iterator[Callable[[RowOutcome, Source, Row], None] | None]:
+    """Yield a sink that shows the run's progress on a terminal (None when `enabled` is false, or when
+    standard error is not a terminal): rows, done, refused and the rate, every 100 rows."""
+    if not enabled or not console.is_terminal:
+        yield None
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("starting", total=None)
+        started = time.monotonic()
+
+        def sink(outcome: RowOutcome, source: Source, row: Row) -> None:
+            now = report()
+            if now.rows % 100:
+                return
+            rate = now.rows / max(time.monotonic() - started, 1e-6)
+            done = now.count(Status.SENT) + now.count(Status.VALID)
+            refused = now.count(Status.INVALID) + now.count(Status.REJECTED)
+            bar.update(
+                task,
+                description=f"{now.rows:,} rows, {done:,} {'sent' if send else 'valid'},"
+                f" {refused:,} refused, {rate:,.0f} rows/s",
+            )
+
+        yield sink
