@@ -303,14 +303,22 @@ def _check_fixed_assets(sources: list[Source], mapper: Mapper, ctx: BuildContext
                 f"mapping [constants] action_source {constant!r} is not WEB, MOBILE_APP or OFFLINE"
             ) from None
     elif all(s.columns is not None for s in sources) and not any(
-        "action_source" in dict((f, c) for c, f in mapper.plan(s.columns or [], source=s.name).pairs)
-        for s in sources
+        "action_source" in _fields(mapper, s) for s in sources
     ):
         fixed = settings.conversion_type
     else:
         return
     if not ctx.asset_for(fixed):
         raise ConfigError(f"To send {fixed.value} events, set {ASSET_HINTS[fixed]}")
+    app_id_known = ctx.app_id or "app_id" in mapper.config.constants
+    no_app_id_column = all(s.columns is not None and "app_id" not in _fields(mapper, s) for s in sources)
+    if fixed is ActionSource.MOBILE_APP and not app_id_known and no_app_id_column:
+        raise ConfigError("To send MOBILE_APP events, set the store App ID (--app-id or SNAPCAPI_APP_ID)")
+
+
+def _fields(mapper: Mapper, source: Source) -> set[str]:
+    """The canonical fields a CSV/TSV source's columns feed."""
+    return {name for _, name in mapper.plan(source.columns or [], source=source.name).pairs}
 
 
 def _token_source(settings: Settings, http: Any) -> TokenSource:

@@ -57,6 +57,7 @@ class Ledger:
         """Lock and open the ledger in `state_dir` (created if need be); raises LedgerError if locked."""
         try:
             state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(state_dir, 0o700)  # the ledger names what was sent where: keep it to the user
             lock_fd = os.open(state_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as err:
             raise LedgerError(f"cannot use the state directory {state_dir}: {err.strerror or err}") from None

@@ -189,3 +189,16 @@ def test_validate_remote_maps_the_test_endpoint_answers_to_rows(run: Invoke) -> 
     summary = json.loads(result.stdout)
     assert (summary["valid"], summary["rejected"]) == (7, 1)
     assert kept == []  # the test endpoint counts nothing
+
+
+def test_fixed_mobile_app_rows_without_an_app_id_are_a_configuration_error(
+    run: Invoke, tmp_path: Path
+) -> None:
+    """MOBILE_APP for every row, no --app-id and no app id column: exit 2 before any row, naming the flag."""
+    path = tmp_path / "app.csv"
+    path.write_text("event_name,event_time,madid\nAPP_OPEN,now-1h,6d92078a-8246-4ba4-ae5b-76104861e7dc\n")
+    result = run("validate", str(path), "--conversion-type", "MOBILE_APP", "--snap-app-id", "s")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: To send MOBILE_APP events, set the store App ID (--app-id or SNAPCAPI_APP_ID)\n"
+    )

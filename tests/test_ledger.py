@@ -308,3 +308,13 @@ def test_record_without_now_stamps_the_current_time(state_dir: Path) -> None:
         first.record("PIXEL-1", ["e1"])
     with Ledger.open(state_dir) as second:
         assert second.count() == 1
+
+
+def test_an_existing_state_directory_is_made_private(tmp_path: Path) -> None:
+    """A state directory that already exists with looser permissions is kept to the user (0700)."""
+    state = tmp_path / "state"
+    state.mkdir(mode=0o755)
+    os.chmod(state, 0o755)
+    with Ledger.open(state):
+        pass
+    assert mode(state) == 0o700
