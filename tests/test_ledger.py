@@ -314,7 +314,7 @@ def test_an_existing_state_directory_is_made_private(tmp_path: Path) -> None:
     """A state directory that already exists with looser permissions is kept to the user (0700)."""
     state = tmp_path / "state"
     state.mkdir(mode=0o755)
-    os.chmod(state, 0o755)
+    os.chmod(state, 0o755)  # noqa: S103 - the looser mode is the point of the test
     with Ledger.open(state):
         pass
     assert mode(state) == 0o700
