@@ -265,11 +265,14 @@ class SnapClient:
         max_retries: int = 8,
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] = time.sleep,
         random: Callable[[], float] = _random.random,
         on_attempt: Callable[[AttemptLog], None] | None = None,
         wall_clock: Callable[[], float] = time.time,
+        halted: Callable[[], bool] = lambda: False,
     ) -> None:
+        """`halted` says the run is stopping (SIGTERM): a failed attempt is then not retried, so that a
+        graceful stop does not wait out a storm of 429s; `sleep` should return early then too."""
         self._http = http
         self._api_url = api_url.rstrip("/")
         self._host = _host(api_url)
@@ -282,6 +285,7 @@ class SnapClient:
         # Called from the delivery's worker threads: the callback must be thread-safe.
         self._on_attempt = on_attempt
         self._wall_clock = wall_clock  # only to read a Retry-After given as an HTTP date
+        self._halted = halted
 
     def post_events(
         self,
@@ -356,7 +360,10 @@ class SnapClient:
                 plural = "s" if attempt != 1 else ""
                 raise DeliveryError(f"{error} after {attempt} attempt{plural}")
             retries += 1
-            self._sleep(delay if delay is not None else self._backoff(retries))
+            if not self._halted():
+                self._sleep(delay if delay is not None else self._backoff(retries))
+            if self._halted():
+                raise DeliveryError(f"{error}; not retried: the run is stopping")
 
     def _attempt(self, url: str, content: bytes) -> tuple[httpx.Response | None, str | None, bool]:
         """Return (response, None, _) or (None, what went wrong, whether it is worth retrying)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -137,10 +138,11 @@ def execute(args: CommandArgs) -> int:
             mapper = Mapper(mapping, parse_map_options(args.maps))
             ctx = _context(args, settings, mapping)
             _check_fixed_assets(sources, mapper, ctx, settings)
+            halt = threading.Event()  # set by SIGINT/SIGTERM: no more retries
             sender = None
             if not validate_only:
                 settings.check_credentials()
-                sender = _sender(args, settings, stack, console)
+                sender = _sender(args, settings, stack, console, halt)
             ledger = None
             recording = args.send and not args.sandbox and not args.test_event_code
             if sender is not None and args.send and not args.no_ledger and not args.sandbox:
@@ -175,6 +177,7 @@ def execute(args: CommandArgs) -> int:
                     quiet=args.quiet,
                     temporaries=[t for t in temporaries if t is not None],
                     exit_code=ExitCode.INTERRUPTED,
+                    also=halt.set,
                 ),
             ):
                 if progress_sink is not None:
@@ -333,7 +336,10 @@ def _token_source(settings: Settings, http: Any) -> TokenSource:
     )
 
 
-def _sender(args: CommandArgs, settings: Settings, stack: ExitStack, console: Console) -> Delivery:
+def _sender(
+    args: CommandArgs, settings: Settings, stack: ExitStack, console: Console, halt: threading.Event
+) -> Delivery:
+    """The delivery of this run; setting `halt` stops its retries (and their waits) at once."""
     http = make_http_client(timeout=args.timeout, max_connections=max(4, args.concurrency * 2))
     stack.callback(http.close)
     tokens = _token_source(settings, http)
@@ -352,6 +358,8 @@ def _sender(args: CommandArgs, settings: Settings, stack: ExitStack, console: Co
         tokens,
         max_retries=args.max_retries,
         on_attempt=log_attempt if args.verbose else None,
+        sleep=halt.wait,
+        halted=halt.is_set,
     )
     return Delivery(
         client,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import FrameType
@@ -18,12 +18,19 @@ from snapcapi.pipeline import Run
 
 
 @contextmanager
-def stopping(run: Run, *, quiet: bool, temporaries: Sequence[Path], exit_code: int) -> Iterator[None]:
+def stopping(
+    run: Run,
+    *,
+    quiet: bool,
+    temporaries: Sequence[Path],
+    exit_code: int,
+    also: Callable[[], object] = lambda: None,
+) -> Iterator[None]:
     """SIGINT and SIGTERM stop reading: the requests in flight finish and are recorded, the reports are
     written, and the run ends with exit 130. A second SIGINT ends the process at once with `exit_code`, as
     a kill would: the requests in flight are not recorded (a later run sends them again, under the same
     event ids), the unfinished `temporaries` (report and rejects files) are removed, and the worker
-    processes are ended.
+    processes are ended. `also` is called on the first signal (it stops the retries of what is in flight).
     """
     received: list[int] = []
 
@@ -42,6 +49,7 @@ def stopping(run: Run, *, quiet: bool, temporaries: Sequence[Path], exit_code: i
             os._exit(exit_code)
         received.append(signum)
         run.stop()
+        also()
         if len(received) == 1:
             name = signal.Signals(signum).name
             _say(

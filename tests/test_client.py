@@ -291,6 +291,26 @@ def test_429_is_retried_and_the_sleep_equals_retry_after() -> None:
     assert sleeps == [2.0]
 
 
+def test_a_stopping_run_does_not_retry() -> None:
+    """Once the run is stopping (SIGTERM), a failed attempt raises at once instead of backing off and
+    trying again, so a graceful stop does not wait out a storm of 429s."""
+    halt = threading.Event()
+    sleeps: list[float] = []
+    api = Script(reply(429), reply())
+
+    def pause(seconds: float) -> None:
+        sleeps.append(seconds)
+        halt.set()  # the signal arrives during the backoff
+
+    client = SnapClient(
+        http_for(Fake(api)), API_URL, StaticToken(TOKEN), sleep=pause, halted=halt.is_set, random=lambda: 1.0
+    )
+    with pytest.raises(DeliveryError, match=r"^HTTP 429; not retried: the run is stopping$"):
+        client.post_events(ASSET, EVENTS)
+    assert len(api.requests) == 1
+    assert len(sleeps) == 1
+
+
 def test_retry_after_as_http_date_is_honoured() -> None:
     """Retry-After given as an HTTP date waits until then."""
     now = 1_700_000_000.0
