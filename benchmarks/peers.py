@@ -21,6 +21,7 @@ from itertools import islice
 from typing import Any
 
 import phonenumbers
+from generate import COLUMNS  # this directory is on sys.path: peers.py runs as a script
 
 
 def _sha(text: str) -> str:
@@ -40,21 +41,7 @@ def minimal(path: str, limit: int | None = None) -> int:
         reader = csv.reader(file)
         at = {name: i for i, name in enumerate(next(reader))}
         name, time_, id_, email, phone, first, last, zip_, country, value, currency, order = (
-            at[c]
-            for c in (
-                "event_name",
-                "event_time",
-                "event_id",
-                "email",
-                "phone",
-                "first_name",
-                "last_name",
-                "zip",
-                "country",
-                "value",
-                "currency",
-                "order_id",
-            )
+            at[c] for c in COLUMNS
         )
         for row in islice(reader, limit):
             number = phonenumbers.parse(row[phone].strip(), "US")

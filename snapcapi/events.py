@@ -18,16 +18,6 @@ from typing import Any
 
 from snapcapi import spec
 from snapcapi.eventdata import DataParts, split_list
-
-__all__ = [
-    "ASSET_HINTS",
-    "BuildContext",
-    "Invalid",
-    "build",
-    "derive_event_id",
-    "parse_event_name",
-    "split_list",
-]
 from snapcapi.fastpaths import encoder
 from snapcapi.identifiers import IDENTIFIERS, IdentifierError
 from snapcapi.model import Event, Problem

@@ -54,7 +54,7 @@ FORMATS: Final = ("csv", "tsv", "jsonl")
 _SAMPLE_BYTES: Final = 64 * 1024  # read ahead to tell the format and delimiter
 _SNIFF_CHARS: Final = 8 * 1024  # csv.Sniffer's regexes are quadratic on hostile text: keep its sample small
 _DELIMITERS: Final = ",;|\t"
-_EXTENSIONS: Final = {
+EXTENSIONS: Final = {  # file name endings and the formats they stand for (rejects.py reads it too)
     ".csv": "csv",
     ".tsv": "tsv",
     ".tab": "tsv",
@@ -279,7 +279,7 @@ def _refusal(sample: bytes) -> str | None:
 
 def _detect_format(name: str, path: str, sample: bytes) -> str:
     lowered = path.lower().removesuffix(".gz")
-    for extension, fmt in _EXTENSIONS.items():
+    for extension, fmt in EXTENSIONS.items():
         if lowered.endswith(extension):
             if extension == ".json" and sample.lstrip().startswith(b"["):
                 raise InputError(f"{name} is a JSON array, not JSON Lines (one object a line)")

@@ -33,17 +33,9 @@ from typing import IO, Any, Final
 from snapcapi.atomic import AtomicFile
 from snapcapi.errors import ConfigError, OutputError
 from snapcapi.model import Row
-from snapcapi.readers import Source
+from snapcapi.readers import EXTENSIONS, Source
 
 ERROR_COLUMN: Final = "error"
-_EXTENSIONS: Final = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".tab": "tsv",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",
-}
 
 
 class RejectsWriter:
@@ -59,7 +51,7 @@ class RejectsWriter:
         """
         self.path = Path(path)
         self.rows = 0  # rows written so far
-        self._format: str | None = _EXTENSIONS.get(self.path.suffix.lower())
+        self._format: str | None = EXTENSIONS.get(self.path.suffix.lower())
         self._delimiter = "\t" if self._format == "tsv" else ","
         self._decided = False
         try:
