@@ -22,7 +22,7 @@ from typing import Any
 from snapcapi.events import BuildContext, build
 from snapcapi.mapping import ColumnPlan, Mapper
 from snapcapi.model import Event, Problem, Row
-from snapcapi.readers import Source
+from snapcapi.readers import Block, Layout, Source
 from snapcapi.wire import encode_json
 
 _FieldsMapper = Callable[[Sequence[Any]], dict[str, Any]]
@@ -40,16 +40,23 @@ Built = tuple[
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """Rows of one file to build: (line, values) pairs; rows that could not be read are not among them.
+    """Records of one file to build: a `Block` of its text, to parse by `layout`, or rows read already.
 
-    With `columns` (a CSV or TSV header), values are the row's fields in column order and `plan` says
-    which column feeds which field. Without (JSON Lines), values are the row's JSON object.
+    `columns` and `plan` (a CSV or TSV header, and which column feeds which field) are None for JSON
+    Lines. `want_rows`: hand back the block's parsed rows too (sinks such as the rejects file need them).
     """
 
     file: str
     columns: tuple[str, ...] | None
     plan: ColumnPlan | None
-    rows: list[tuple[int, Any]]
+    rows: list[Row]
+    block: Block | None = None
+    layout: Layout | None = None
+    want_rows: bool = False
+
+
+# One chunk built: a `Built` per record, in order, and the rows parsed from its block when asked for.
+BuildResult = tuple[list[Built], list[Row] | None]
 
 
 class ChunkBuilder:
@@ -61,15 +68,23 @@ class ChunkBuilder:
         self._mappers: dict[tuple[tuple[str, ...], ColumnPlan], _FieldsMapper] = {}
         self._keys: dict[tuple[str, ...], tuple[str, ...]] = {}
 
-    def build(self, chunk: Chunk) -> list[Built]:
-        """Return one `Built` per row of `chunk`, in order."""
+    def build(self, chunk: Chunk) -> BuildResult:
+        """Return one `Built` per record of `chunk` (a record that could not be read is one with its
+        error and no body), in order, and the block's rows when `chunk.want_rows`."""
+        rows = chunk.rows
+        if chunk.block is not None:
+            assert chunk.layout is not None, "a block comes with its layout"
+            rows = list(chunk.layout.rows(chunk.block))
         ctx, file = self.ctx, chunk.file
         to_values = self._values_of(chunk)
         keys = self._keys
         out: list[Built] = []
-        for line, data in chunk.rows:
-            values = to_values(line, data)
-            built = build(values, file, line, ctx)
+        for row in rows:
+            line = row.line
+            if row.error is not None:
+                out.append((line, None, None, None, None, (Problem("row", row.error),), (), ()))
+                continue
+            built = build(to_values(row), file, line, ctx)
             if isinstance(built, Event):
                 user = tuple(built.payload["user_data"])
                 out.append(
@@ -98,13 +113,13 @@ class ChunkBuilder:
                         keys.setdefault(user, user),
                     )
                 )
-        return out
+        return out, (rows if chunk.block is not None and chunk.want_rows else None)
 
-    def _values_of(self, chunk: Chunk) -> Callable[[int, Any], dict[str, Any]]:
+    def _values_of(self, chunk: Chunk) -> Callable[[Row], dict[str, Any]]:
         """Return how to get a row's canonical values in this chunk: `Mapper.map`, or its faster form."""
-        mapper, file, columns, plan = self.mapper, chunk.file, chunk.columns, chunk.plan
+        mapper, columns, plan = self.mapper, chunk.columns, chunk.plan
         if columns is None:
-            return lambda line, data: mapper.map(Row(file, line, data))
+            return mapper.map
         assert plan is not None
         fast = self._mappers.get((columns, plan)) if self.ctx.fast else None
         if fast is None and self.ctx.fast:
@@ -113,8 +128,8 @@ class ChunkBuilder:
                 self._mappers[(columns, plan)] = fast
         if fast is not None:
             fields_mapper = fast
-            return lambda line, data: fields_mapper(data)
-        return lambda line, data: mapper.map(Row(file, line, dict(zip(columns, data, strict=True))), plan)
+            return lambda row: fields_mapper(list(row.data.values()))
+        return lambda row: mapper.map(row, plan)
 
 
 # Characters of values in one chunk at most (about): a MiB, however many rows that is (ordinary rows
@@ -130,14 +145,16 @@ def read_chunks(
     limit: int | None,
     stop: threading.Event,
     unused: dict[str, tuple[str, ...]],
+    want_rows: bool = True,
     max_chars: int = CHUNK_CHARS,
-) -> Iterator[tuple[tuple[Source, list[Row]], Chunk]]:
-    """Read the sources' rows, at most `limit` in all, into chunks of at most `size` rows of one source
-    and about `max_chars` characters of values (so that rows with huge fields do not pile up).
+) -> Iterator[tuple[tuple[Source, list[Row] | None], Chunk]]:
+    """Read the sources' records, at most `limit` in all, into chunks of at most `size` records of one
+    source and about `max_chars` characters (so that records with huge fields do not pile up).
 
-    Yields ((source, the rows as read), the chunk to build). Stops before the next row once `stop` is set.
-    Notes in `unused` the columns of each file that feed no field. Rows read before a read error are
-    yielded before the error is raised. Raises ConfigError when a column the mapping names is missing.
+    Yields ((source, the rows as read here, or None for a block), the chunk to build). Stops before the
+    next piece once `stop` is set. Notes in `unused` the columns of each file that feed no field. Rows
+    read before a read error are yielded before the error is raised. Raises ConfigError when a column
+    the mapping names is missing.
     """
     read = 0
     for source in sources:
@@ -148,26 +165,35 @@ def read_chunks(
             plan = mapper.plan(columns, source=source.name)
             if plan.unused:
                 unused[source.name] = plan.unused
+        name, layout = source.name, source.layout
         rows: list[Row] = []
         chars = 0
+        pieces = source.pieces(size, max_chars, None if limit is None else limit - read)
         try:
-            for row in source.rows():
+            for piece in pieces:
+                if isinstance(piece, Block):
+                    if rows:
+                        yield (source, rows), Chunk(name, columns, plan, rows)
+                        rows, chars = [], 0
+                    read += piece.records
+                    chunk = Chunk(name, columns, plan, [], piece, layout, want_rows)
+                    yield (source, None), chunk
+                else:
+                    read += 1
+                    rows.append(piece)
+                    chars += _chars(piece)
+                    if len(rows) >= size or chars >= max_chars:
+                        yield (source, rows), Chunk(name, columns, plan, rows)
+                        rows, chars = [], 0
                 if stop.is_set() or (limit is not None and read >= limit):
                     break
-                read += 1
-                rows.append(row)
-                chars += _chars(row)
-                if len(rows) >= size or chars >= max_chars:
-                    yield (source, rows), _chunk(source.name, columns, plan, rows)
-                    rows = []
-                    chars = 0
         except Exception:
             # Rows read before a read error still get their outcomes; the error follows them.
             if rows:
-                yield (source, rows), _chunk(source.name, columns, plan, rows)
+                yield (source, rows), Chunk(name, columns, plan, rows)
             raise
         if rows:
-            yield (source, rows), _chunk(source.name, columns, plan, rows)
+            yield (source, rows), Chunk(name, columns, plan, rows)
         if stop.is_set() or (limit is not None and read >= limit):
             return
 
@@ -175,11 +201,3 @@ def read_chunks(
 def _chars(row: Row) -> int:
     """About how many characters a row holds (nested JSON values count as a few)."""
     return sum(len(v) if isinstance(v, str) else 8 for v in row.data.values())
-
-
-def _chunk(name: str, columns: tuple[str, ...] | None, plan: ColumnPlan | None, rows: list[Row]) -> Chunk:
-    """The chunk the builder is given for `rows`: the readable ones, as plain values."""
-    if columns is None:
-        return Chunk(name, None, None, [(row.line, row.data) for row in rows if row.error is None])
-    readable = [(row.line, list(row.data.values())) for row in rows if row.error is None]
-    return Chunk(name, columns, plan, readable)

@@ -30,7 +30,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from types import TracebackType
 from typing import TypeVar
 
-from snapcapi.building import Built, Chunk, ChunkBuilder
+from snapcapi.building import BuildResult, Chunk, ChunkBuilder
 from snapcapi.events import BuildContext
 from snapcapi.mapping import Mapper
 
@@ -68,7 +68,7 @@ class ChunkPool:
         """True once worker processes were started."""
         return self._executor is not None
 
-    def map(self, chunks: Iterable[tuple[K, Chunk]]) -> Iterator[tuple[K, list[Built]]]:
+    def map(self, chunks: Iterable[tuple[K, Chunk]]) -> Iterator[tuple[K, BuildResult]]:
         """Build each chunk and yield (its key, its results), in the order the chunks come.
 
         An exception raised by `chunks` is re-raised once the chunks read before it are yielded.
@@ -91,7 +91,7 @@ class ChunkPool:
             for key, chunk in source:
                 yield key, self._builder.build(chunk)
             return
-        in_flight: deque[tuple[K, Future[list[Built]]]] = deque()
+        in_flight: deque[tuple[K, Future[BuildResult]]] = deque()
         executor = self._start()
         in_flight.append((second[0], executor.submit(_build, second[1])))
         try:
@@ -113,7 +113,7 @@ class ChunkPool:
     def _fill(
         self,
         source: Iterator[tuple[K, Chunk]],
-        in_flight: deque[tuple[K, Future[list[Built]]]],
+        in_flight: deque[tuple[K, Future[BuildResult]]],
         executor: ProcessPoolExecutor,
     ) -> Exception | None:
         """Submit chunks until `2 * workers` are in flight; return the exception reading raised, if any."""
@@ -178,6 +178,6 @@ def _exit_with(run_pid: int) -> None:
             os._exit(0)
 
 
-def _build(chunk: Chunk) -> list[Built]:
+def _build(chunk: Chunk) -> BuildResult:
     assert _WORKER_BUILDER is not None, "a worker builds only after _start_worker"
     return _WORKER_BUILDER.build(chunk)

@@ -114,7 +114,7 @@ class Run:
         self.options = options or RunOptions()
         self.sinks = sinks
         self.state = _State()
-        self._pending: dict[tuple[str, int], tuple[Source, Row]] = {}
+        self._pending: dict[tuple[str, int], tuple[Source, Row | None]] = {}
         workers = self.options.workers
         self.pool = ChunkPool(mapper, ctx, default_workers() if workers is None else workers)
 
@@ -163,29 +163,23 @@ class Run:
 
     # -- stages -------------------------------------------------------------------------------------
 
-    def _batches(self) -> Iterator[list[tuple[Source, Row, EncodedEvent | RowOutcome]]]:
-        """Yield, chunk by chunk, each row read with its event or its INVALID outcome, in input order;
-        counts as it goes.
+    def _batches(self) -> Iterator[list[tuple[Source, Row | None, EncodedEvent | RowOutcome]]]:
+        """Yield, chunk by chunk, each record read with its row (None when there are no sinks to give
+        it to) and its event or INVALID outcome, in input order; counts as it goes.
 
         Stops before the next row once the run is stopped, and right after the row that puts the run over
         `max_invalid`: rows read ahead for the workers beyond that are dropped, as if never read.
         """
         stop = self.state.stop
-        for (source, rows), results in self.pool.map(self._chunks()):
-            built = iter(results)
-            batch: list[tuple[Source, Row, EncodedEvent | RowOutcome]] = []
-            for row in rows:
+        for (source, read), (results, parsed) in self.pool.map(self._chunks()):
+            rows = read if read is not None else parsed
+            batch: list[tuple[Source, Row | None, EncodedEvent | RowOutcome]] = []
+            for index, built in enumerate(results):
                 if stop.is_set():
                     break
                 self.state.read += 1
-                if row.error is not None:
-                    self.state.invalid += 1
-                    item: EncodedEvent | RowOutcome = RowOutcome(
-                        row.file, row.line, Status.INVALID, errors=(Problem("row", row.error),)
-                    )
-                else:
-                    item = self._count(row, next(built))
-                batch.append((source, row, item))
+                row = None if rows is None else rows[index]
+                batch.append((source, row, self._count(source.name, built)))
                 if self._over_budget():
                     break
             if batch:
@@ -193,7 +187,7 @@ class Run:
             if stop.is_set():
                 return
 
-    def _chunks(self) -> Iterator[tuple[tuple[Source, list[Row]], Chunk]]:
+    def _chunks(self) -> Iterator[tuple[tuple[Source, list[Row] | None], Chunk]]:
         return read_chunks(
             self.sources,
             self.mapper,
@@ -201,10 +195,11 @@ class Run:
             limit=self.options.limit,
             stop=self.state.stop,
             unused=self.report.quality.unused_columns,
+            want_rows=bool(self.sinks),
         )
 
-    def _count(self, row: Row, built: Built) -> EncodedEvent | RowOutcome:
-        """Count a built row in the quality figures; return its event, or its INVALID outcome."""
+    def _count(self, file: str, built: Built) -> EncodedEvent | RowOutcome:
+        """Count a built record in the quality figures; return its event, or its INVALID outcome."""
         line, name, event_id, asset_id, body, errors, warnings, user_keys = built
         quality = self.report.quality
         counts = self.state.user_keys
@@ -213,9 +208,9 @@ class Run:
             quality.stale += 1
         if body is not None and asset_id is not None and name is not None and event_id is not None:
             quality.matchable += 1
-            return EncodedEvent(row.file, line, asset_id, name, event_id, body, warnings)
+            return EncodedEvent(file, line, asset_id, name, event_id, body, warnings)
         self.state.invalid += 1
-        return RowOutcome(row.file, line, Status.INVALID, name, event_id, errors, warnings)
+        return RowOutcome(file, line, Status.INVALID, name, event_id, errors, warnings)
 
     def _count_user_keys(self) -> None:
         identifiers = self.report.quality.identifiers
@@ -318,7 +313,9 @@ class Run:
             source, row = self._pending.pop((outcome.file, outcome.line))
             self._emit(outcome, source, row)
 
-    def _emit(self, outcome: RowOutcome, source: Source, row: Row) -> None:
+    def _emit(self, outcome: RowOutcome, source: Source, row: Row | None) -> None:
         self.report.add(outcome)
-        for sink in self.sinks:
-            sink(outcome, source, row)
+        if self.sinks:
+            assert row is not None, "rows are read back whenever there are sinks"
+            for sink in self.sinks:
+                sink(outcome, source, row)

@@ -36,7 +36,9 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import json
+import re
 import sys
 import zlib
 from collections.abc import Callable, Generator, Iterator
@@ -84,6 +86,39 @@ class SourceSpec:
     delimiter: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Block:
+    """Whole records of a file as its text, read by `Source.pieces` and parsed elsewhere by `Layout.rows`.
+
+    `line` is the line the text starts on; `records` how many records it holds (blank lines are none).
+    """
+
+    line: int
+    text: str
+    records: int
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """How to parse a `Block` of one file: what opening it learned (plain values, cheap to pickle)."""
+
+    name: str
+    delimiter: str | None  # None for JSON Lines
+    columns: tuple[str, ...] | None  # None for JSON Lines
+    cap: int  # max_record_chars
+
+    def rows(self, block: Block) -> Iterator[Row]:
+        """Return the block's rows: the same rows, line numbers and errors `Source.rows()` gives there."""
+        state = _LineState()
+        state.lines = block.line - 1
+        readline = io.StringIO(block.text, newline="").readline
+        if self.delimiter is None or self.columns is None:
+            return _jsonl_rows(self.name, readline, state, self.cap)
+        _widen_field_limit(self.cap)  # this may be another process than the one that opened the file
+        reader = _csv_reader(_csv_lines(readline, state, self.cap), self.delimiter)
+        return _csv_rows(self.name, reader, state, list(self.columns))
+
+
 class Source:
     """An opened input: its name, format and columns, and its rows. Close it, or use it in a `with`."""
 
@@ -95,6 +130,7 @@ class Source:
         columns: list[str] | None,
         records: Iterator[Row],
         stack: ExitStack,
+        splitter: _Splitter | None = None,
     ) -> None:
         self.name = name  # as shown to users: the path as given, or "<stdin>"
         self.format = format
@@ -102,6 +138,7 @@ class Source:
         self.columns = columns
         self._records = records
         self._stack = stack
+        self._splitter = splitter
         self._started = False
 
     def rows(self) -> Iterator[Row]:
@@ -110,10 +147,32 @@ class Source:
         Raises InputError (while iterating) when compressed data turns out corrupt or a read fails, and
         RuntimeError when called a second time.
         """
-        if self._started:
-            raise RuntimeError(f"{self.name}: rows() can be iterated only once")
-        self._started = True
+        self._start("rows")
         return self._records
+
+    @property
+    def layout(self) -> Layout | None:
+        """How `pieces()` blocks are parsed (None for a source that yields no blocks, only rows)."""
+        return None if self._splitter is None else self._splitter.layout
+
+    def pieces(self, max_records: int, max_chars: int, limit: int | None = None) -> Iterator[Block | Row]:
+        """Return the records, at most `limit` of them, read lazily: as blocks of text for `layout.rows`
+        to parse (in a worker process), each at most `max_records` records and about `max_chars`
+        characters, and as `Row`s parsed here where the text is irregular (a quoted field over several
+        lines, an overlong line).
+
+        Parsing the blocks and taking the rows, in order, gives exactly the rows `rows()` gives. Iterate
+        either `rows()` or `pieces()`, once. Raises as `rows()` does.
+        """
+        self._start("pieces")
+        if self._splitter is None:
+            return itertools.islice(self._records, limit)
+        return self._splitter.pieces(self._records, max_records, max_chars, limit)
+
+    def _start(self, what: str) -> None:
+        if self._started:
+            raise RuntimeError(f"{self.name}: rows() or pieces() can be iterated only once, not {what}()")
+        self._started = True
 
     def close(self) -> None:
         """Close the file (standard input is left open). Calling it again does nothing."""
@@ -183,27 +242,22 @@ def open_source(
         )
         stack.callback(text.close)
         columns: list[str] | None = None
+        state = _LineState()
+        feed = _Feed(text.readline)
         if fmt == "jsonl":
             delimiter = None
-            records = _jsonl_rows(name, text.readline, max_record_chars)
+            records = _jsonl_rows(name, feed.readline, state, max_record_chars)
         else:
             if delimiter is None:
                 delimiter = "\t" if fmt == "tsv" else _sniff_delimiter(sample)
-            if csv.field_size_limit() < max_record_chars:
-                csv.field_size_limit(max_record_chars)
-            state = _LineState()
-            reader = csv.reader(
-                _csv_lines(text.readline, state, max_record_chars),
-                delimiter=delimiter,
-                quotechar='"',
-                doublequote=True,
-                skipinitialspace=False,
-                strict=True,
-            )
+            _widen_field_limit(max_record_chars)
+            reader = _csv_reader(_csv_lines(feed.readline, state, max_record_chars), delimiter)
             columns = _read_header(name, reader, state)
             records = _csv_rows(name, reader, state, columns)
         stack.callback(records.close)
-        return Source(name, fmt, delimiter, columns, records, stack)
+        layout = Layout(name, delimiter, None if columns is None else tuple(columns), max_record_chars)
+        splitter = _Splitter(layout, feed, state)
+        return Source(name, fmt, delimiter, columns, records, stack, splitter)
     except BaseException:
         stack.close()
         raise
@@ -345,7 +399,100 @@ class _Prefixed(io.BufferedIOBase):
         return part
 
 
+# -- blocks -----------------------------------------------------------------------------------------------
+
+
+class _Feed:
+    """The lines after the header, as `readline(size)`: those of the file, after one given `back`."""
+
+    __slots__ = ("back", "next_line")
+
+    def __init__(self, readline: Callable[[int], str]) -> None:
+        self.next_line = readline  # the file's own, never giving back
+        self.back: str | None = None
+
+    def readline(self, size: int) -> str:
+        if self.back is not None:
+            line, self.back = self.back, None
+            return line
+        return self.next_line(size)
+
+
+class _Splitter:
+    """Cuts a file's lines into `Block`s, only where a record certainly ends: after a line that is a
+    whole record by itself. Any other line goes back to the parser here (`records`), which reads the
+    record it starts, however many lines that takes; the next record starts a line again.
+
+    A line is a whole record when it is shorter than the cap and, in a CSV, its quotes (if any) only
+    open and close fields on that line: a record that the parser ends at this line's end, without error.
+    """
+
+    def __init__(self, layout: Layout, feed: _Feed, state: _LineState) -> None:
+        self.layout = layout
+        self._feed = feed
+        self._state = state
+        self._whole: Callable[[str], object] = bool  # a JSON line is a record, whatever it holds
+        if layout.delimiter is not None:
+            d = re.escape(layout.delimiter)
+            field = f'(?:"(?:[^"\\r\\n]|"")*"|[^"{d}\\r\\n]*)'
+            self._whole = re.compile(f"{field}(?:{d}{field})*(?:\\r\\n|\\n|\\r)?").fullmatch
+
+    def pieces(
+        self, records: Iterator[Row], max_records: int, max_chars: int, limit: int | None
+    ) -> Iterator[Block | Row]:
+        state, feed, cap, whole = self._state, self._feed, self.layout.cap, self._whole
+        jsonl = self.layout.delimiter is None
+        left = sys.maxsize if limit is None else limit  # records still to read
+        lines: list[str] = []
+        start = chars = count = 0
+        try:
+            while left > 0 and (line := feed.next_line(cap)):
+                if (len(line) < cap or line[-1] == "\n") and ('"' not in line or whole(line)):
+                    state.lines += 1
+                    if not lines:
+                        start = state.lines
+                    lines.append(line)
+                    chars += len(line)
+                    if not (line.isspace() if jsonl else line in _LINE_ENDS):
+                        count += 1
+                        left -= 1
+                        if count >= max_records or chars >= max_chars or not left:
+                            yield Block(start, "".join(lines), count)
+                            lines, chars, count = [], 0, 0
+                    continue
+                if count:
+                    yield Block(start, "".join(lines), count)
+                lines, chars, count = [], 0, 0
+                feed.back = line  # the parser here reads the record this line starts
+                row = next(records, None)
+                if row is not None:
+                    left -= 1
+                    yield row
+        except _STREAM_ERRORS as error:
+            if count:
+                yield Block(start, "".join(lines), count)
+            raise InputError(f"{self.layout.name}: {_describe(error)} after line {state.lines}") from None
+        if count:
+            yield Block(start, "".join(lines), count)
+
+
+# What the csv parser reads as a blank line: no record.
+_LINE_ENDS: Final = frozenset({"\n", "\r\n", "\r"})
+
+
 # -- CSV --------------------------------------------------------------------------------------------------
+
+
+def _csv_reader(lines: Iterator[str], delimiter: str) -> Iterator[list[str]]:
+    return csv.reader(
+        lines, delimiter=delimiter, quotechar='"', doublequote=True, skipinitialspace=False, strict=True
+    )
+
+
+def _widen_field_limit(cap: int) -> None:
+    """Raise the csv module's field limit (process-wide) to `cap` if it is lower; never lower it."""
+    if csv.field_size_limit() < cap:
+        csv.field_size_limit(cap)
 
 
 class _LineState:
@@ -479,12 +626,15 @@ _JSON_KINDS: Final = {
 }
 
 
-def _jsonl_rows(name: str, readline: Callable[[int], str], cap: int) -> Generator[Row, None, None]:
+def _jsonl_rows(
+    name: str, readline: Callable[[int], str], state: _LineState, cap: int
+) -> Generator[Row, None, None]:
     decode = _DECODER.decode
-    line_no = 0
+    line_no = state.lines
     try:
         while line := readline(cap):
-            line_no += 1
+            state.lines += 1
+            line_no = state.lines
             if len(line) >= cap and line[-1] != "\n":
                 _skip_rest_of_line(readline, line, cap)
                 yield Row(name, line_no, {}, f"line {line_no}: longer than {_size(cap)}; skipped")
