@@ -17,9 +17,12 @@ class SeenIds:
 
     def __init__(self) -> None:
         self._db = sqlite3.connect("", isolation_level=None)  # "" is a private temporary database
-        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db.execute("PRAGMA journal_mode=MEMORY")  # ROLLBACK needs a journal
         self._db.execute("PRAGMA synchronous=OFF")
-        self._db.execute("CREATE TABLE seen (key TEXT PRIMARY KEY, file TEXT, line INTEGER) WITHOUT ROWID")
+        # file: an index into self._files, not the name again on every row
+        self._db.execute("CREATE TABLE seen (key TEXT PRIMARY KEY, file INTEGER, line INTEGER) WITHOUT ROWID")
+        self._files: list[str] = []
+        self._file_ids: dict[str, int] = {}
 
     def first_seen(self, items: Sequence[tuple[str, str, str, int]]) -> list[tuple[str, int] | None]:
         """For each (asset, event_id, file, line), in order, return where it was seen first, or None if new.
@@ -27,6 +30,8 @@ class SeenIds:
         The new ones are remembered, so a later call (or a later item of this call) sees them.
         """
         keys = [f"{asset}\x00{event_id}" for asset, event_id, _, _ in items]
+        if len(set(keys)) == len(keys) and self._all_new(keys, items):
+            return [None] * len(keys)
         earlier: dict[str, tuple[str, int]] = {}
         unique = list(dict.fromkeys(keys))
         for start in range(0, len(unique), _CHUNK):
@@ -34,7 +39,7 @@ class SeenIds:
             marks = ",".join("?" * len(chunk))
             query = f"SELECT key, file, line FROM seen WHERE key IN ({marks})"  # noqa: S608
             for key, file, line in self._db.execute(query, chunk):
-                earlier[key] = (file, line)
+                earlier[key] = (self._files[file], line)
         result: list[tuple[str, int] | None] = []
         new: list[tuple[str, str, int]] = []
         for key, (_, _, file, line) in zip(keys, items, strict=True):
@@ -42,10 +47,30 @@ class SeenIds:
             result.append(where)
             if where is None:
                 earlier[key] = (file, line)
-                new.append((key, file, line))
+                new.append((key, self._file_id(file), line))
         if new:
             self._db.executemany("INSERT INTO seen (key, file, line) VALUES (?, ?, ?)", new)
         return result
+
+    def _all_new(self, keys: list[str], items: Sequence[tuple[str, str, str, int]]) -> bool:
+        """Remember `keys` (distinct) and return True if none was seen before; else change nothing and
+        return False. The common case, all new, costs one insert a key and no lookup."""
+        rows = [(key, self._file_id(file), line) for key, (_, _, file, line) in zip(keys, items, strict=True)]
+        self._db.execute("BEGIN")
+        before = self._db.total_changes
+        self._db.executemany("INSERT OR IGNORE INTO seen (key, file, line) VALUES (?, ?, ?)", rows)
+        if self._db.total_changes - before == len(rows):
+            self._db.execute("COMMIT")
+            return True
+        self._db.execute("ROLLBACK")
+        return False
+
+    def _file_id(self, file: str) -> int:
+        found = self._file_ids.get(file)
+        if found is None:
+            found = self._file_ids[file] = len(self._files)
+            self._files.append(file)
+        return found
 
     def close(self) -> None:
         """Drop the temporary database."""
