@@ -23,7 +23,7 @@ from snapcapi.events import BuildContext, build
 from snapcapi.mapping import ColumnPlan, Mapper
 from snapcapi.model import Event, Problem, Row
 from snapcapi.readers import Block, Layout, Source
-from snapcapi.wire import encode_json
+from snapcapi.wire import encode_event, encode_json
 
 _FieldsMapper = Callable[[Sequence[Any]], dict[str, Any]]
 Built = tuple[
@@ -78,6 +78,7 @@ class ChunkBuilder:
         ctx, file = self.ctx, chunk.file
         to_values = self._values_of(chunk)
         keys = self._keys
+        encode = encode_event if ctx.fast else encode_json
         out: list[Built] = []
         for row in rows:
             line = row.line
@@ -93,7 +94,7 @@ class ChunkBuilder:
                         str(built.event_name),
                         built.event_id,
                         built.asset_id,
-                        encode_json(built.payload),
+                        encode(built.payload),
                         (),
                         built.warnings,
                         keys.setdefault(user, user),

@@ -41,7 +41,7 @@ class SeenIds:
             for key, file, line in self._db.execute(query, chunk):
                 earlier[key] = (self._files[file], line)
         result: list[tuple[str, int] | None] = []
-        new: list[tuple[str, str, int]] = []
+        new: list[tuple[str, int, int]] = []
         for key, (_, _, file, line) in zip(keys, items, strict=True):
             where = earlier.get(key)
             result.append(where)

@@ -4,15 +4,19 @@ Each event is encoded once, where it is built (in a worker process, when there a
 body is then the events' bytes joined, never a re-encoding of them:
 
     encode_json(payload) -> bytes                  compact UTF-8 JSON, as snapcapi sends it
+    encode_event(payload) -> bytes                 the same bytes for an event `events.build` made, faster
     join_body([encoded, ...], test_event_code)     == encode_json(build_body([payload, ...], code))
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from json import encoder as _json_encoder
 from typing import Any
+
+import orjson
 
 _SEPARATORS = (",", ":")
 _ENCODER = json.JSONEncoder(separators=_SEPARATORS, ensure_ascii=False)
@@ -62,6 +66,29 @@ def encode_json(value: object) -> bytes:
     surrogate.
     """
     return _encode(value).encode("utf-8")
+
+
+def encode_event(payload: Mapping[str, Any]) -> bytes:
+    """Return `encode_json(payload)` for an event payload as `events.build` makes it, by orjson (several
+    times faster) wherever orjson writes the same bytes as json.
+
+    They differ only on floats: orjson writes 0.00001 where json writes 1e-05, and null for NaN. An event's
+    floats are its `custom_data.value` (checked finite and not negative) and what `contents` passes on
+    from the input; events with a value below 1e-4 or with `contents` are encoded by json, as are values
+    orjson refuses (integers past 64 bits, lone surrogates), which json then encodes or refuses itself.
+    """
+    custom = payload.get("custom_data")
+    if custom is not None and ("contents" in custom or _written_apart(custom.get("value"))):
+        return encode_json(payload)
+    try:
+        return orjson.dumps(payload)
+    except TypeError:
+        return encode_json(payload)
+
+
+def _written_apart(value: object) -> bool:
+    """True for a float orjson and json write differently (tiny, or not finite)."""
+    return type(value) is float and value != 0 and not (1e-4 <= abs(value) < math.inf)
 
 
 def build_body(data: Sequence[Mapping[str, Any]], test_event_code: str | None = None) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from snapcapi.fastpaths import CACHED_FIELDS, encode_fast, encode_reference
 from snapcapi.identifiers import IdentifierError, sha256_hex
 from snapcapi.mapping import Mapper, MappingConfig
 from snapcapi.model import Row
-from snapcapi.wire import build_body, encode_json, join_body
+from snapcapi.wire import build_body, encode_event, encode_json, join_body
 
 REGIONS = ["US", "GB", "FR", "DE", "IT", "CA", "AU", "IN", "us", "ZZ"]
 COUNTRY_CODES = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
@@ -151,6 +151,38 @@ def test_encode_json_is_json_dumps(value: Any) -> None:
     """wire.encode_json writes the bytes json.dumps writes with snapcapi's settings."""
     expected = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     assert encode_json(value) == expected
+
+
+EVENT_VALUES = st.one_of(
+    st.floats(min_value=0),  # what the builder lets through, and more: 0, tiny, huge, infinite
+    st.floats(),
+    st.integers(min_value=0, max_value=10**30),
+    st.text(alphabet=st.characters(exclude_categories=["Cs"])),
+    st.sampled_from([0.00001, 9.99e-05, 1e-7, 1e-4, 1e16, 1.5e16, float("nan"), 12.5, -0.0]),
+)
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    value=EVENT_VALUES,
+    contents=st.none() | st.lists(st.dictionaries(st.sampled_from(["id", "item_price"]), JSON_VALUES)),
+    user=st.dictionaries(st.sampled_from(["em", "ph", "fn"]), st.text(), max_size=3),
+    when=st.integers(min_value=0, max_value=2**70),
+)
+def test_encode_event_is_encode_json(value: Any, contents: Any, user: dict[str, str], when: int) -> None:
+    """wire.encode_event (orjson where it writes what json writes) gives encode_json's bytes, floats and
+    all; a value json cannot write is refused the same way."""
+    custom: dict[str, Any] = {"value": value, "currency": "USD"}
+    if contents is not None:
+        custom["contents"] = contents
+    payload = {"event_name": "PURCHASE", "event_time": when, "user_data": user, "custom_data": custom}
+    try:
+        expected = encode_json(payload)
+    except (TypeError, UnicodeEncodeError, ValueError) as error:
+        with pytest.raises(type(error)):
+            encode_event(payload)
+        return
+    assert encode_event(payload) == expected
 
 
 @settings(max_examples=200, deadline=None)
