@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import orjson
+
 from snapcapi.emulator_config import EmulatorConfig
 from snapcapi.emulator_quick import plainly_valid_prefix
 from snapcapi.emulator_rules import VALID, Code, EventCheck, EventError, check_event
@@ -267,9 +269,14 @@ class EmulatorCore:
 
 def _parse_batch(body: bytes) -> tuple[list[Any], str | None] | Answer:
     try:
-        document = json.loads(body)
-    except (ValueError, RecursionError):  # RecursionError: absurdly nested arrays
-        return _request_error("Request body is not valid JSON")
+        # orjson, about twice as fast, reads what snapcapi sends; what it refuses (NaN, lone surrogates,
+        # integers past 64 bits, broken JSON) json reads, or refuses, as it always did.
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        try:
+            document = json.loads(body)
+        except (ValueError, RecursionError):  # RecursionError: absurdly nested arrays
+            return _request_error("Request body is not valid JSON")
     if not isinstance(document, dict) or not isinstance(document.get("data"), list):
         return _request_error('Request body must be an object with a "data" list')
     data: list[Any] = document["data"]

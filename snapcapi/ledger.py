@@ -118,6 +118,17 @@ class Ledger:
             raise LedgerError(f"cannot read the delivery ledger {self.path}: {err}") from None
         return found
 
+    def holds(self, asset_id: str) -> bool:
+        """Return True when the ledger holds any delivery for `asset_id`.
+
+        Raises LedgerError when the database cannot be read.
+        """
+        try:
+            query = "SELECT 1 FROM delivered WHERE asset_id = ? LIMIT 1"
+            return self._db.execute(query, (asset_id,)).fetchone() is not None
+        except sqlite3.Error as err:
+            raise LedgerError(f"cannot read the delivery ledger {self.path}: {err}") from None
+
     def record(self, asset_id: str, event_ids: Iterable[str], *, now: float | None = None) -> None:
         """Record, in one transaction, that Snap took these events for `asset_id`.
 

@@ -115,6 +115,9 @@ class Run:
         self.sinks = sinks
         self.state = _State()
         self._pending: dict[tuple[str, int], tuple[Source, Row | None]] = {}
+        # Assets the ledger held no delivery for when the run began: nothing to look up for them, since
+        # the ledger is this run's alone (locked) and what it records now, dedupe has seen already.
+        self._ledger_holds: dict[str, bool] = {}
         workers = self.options.workers
         self.pool = ChunkPool(mapper, ctx, default_workers() if workers is None else workers)
 
@@ -287,10 +290,14 @@ class Run:
         by_asset: dict[str, list[str]] = {}
         for event in events:
             by_asset.setdefault(event.asset_id, []).append(event.event_id)
+        ledger, holds = self.ledger, self._ledger_holds
+        for asset in list(by_asset):
+            if asset not in holds:
+                holds[asset] = ledger.holds(asset)
+            if not holds[asset]:
+                del by_asset[asset]
         return {
-            (asset, event_id)
-            for asset, ids in by_asset.items()
-            for event_id in self.ledger.delivered(asset, ids)
+            (asset, event_id) for asset, ids in by_asset.items() for event_id in ledger.delivered(asset, ids)
         }
 
     def _delivered(self, outcomes: list[RowOutcome]) -> None:

@@ -87,6 +87,13 @@ def test_nothing_is_delivered_in_a_new_ledger(ledger: Ledger) -> None:
     assert (ledger.delivered("PIXEL-1", ["e1"]), ledger.count()) == (set(), 0)
 
 
+def test_holds_says_whether_an_asset_has_any_delivery(ledger: Ledger) -> None:
+    """holds is per asset: what a run checks once, to skip lookups for an asset never delivered to."""
+    assert not ledger.holds("PIXEL-1")
+    ledger.record("PIXEL-1", ["e1"], now=NOW)
+    assert (ledger.holds("PIXEL-1"), ledger.holds("SNAP-APP-1")) == (True, False)
+
+
 def test_asking_about_no_ids_gives_none(ledger: Ledger) -> None:
     """delivered of an empty list is an empty set."""
     ledger.record("PIXEL-1", ["e1"], now=NOW)
