@@ -16,9 +16,8 @@ from datetime import UTC, tzinfo
 from functools import lru_cache
 from typing import Any
 
-from snapcapi import spec
+from snapcapi import fastpaths, spec
 from snapcapi.eventdata import DataParts, split_list
-from snapcapi.fastpaths import encoder
 from snapcapi.identifiers import IDENTIFIERS, IdentifierError
 from snapcapi.model import Event, Problem
 from snapcapi.spec import ActionSource, EventName, closest_event_name, fold, lookup_event_name
@@ -42,7 +41,9 @@ _ACTION_SOURCES = {fold(s.value): s for s in ActionSource} | {
 }
 # Each name's text without the enum's `.value` lookup, which is slow enough to show in a profile.
 _TEXT: dict[EventName | ActionSource, str] = {m: m.value for m in (*EventName, *ActionSource)}
-_IDENTIFIERS = tuple(IDENTIFIERS.items())
+_IDENTIFIER_KEYS = tuple((name, ident.key, ident.is_list) for name, ident in IDENTIFIERS.items())
+_MATCHABLE_ALONE = frozenset(spec.MATCHABLE_ALONE)
+_MATCHABLE_PAIR = frozenset(spec.MATCHABLE_PAIR)
 
 # The setting to name when a conversion type has no asset id.
 ASSET_HINTS = {
@@ -162,36 +163,34 @@ class _Builder(DataParts):
     def user_data(self) -> dict[str, Any]:
         user: dict[str, Any] = {}
         values = self.values
-        region = self.ctx.default_region
-        encode = encoder(self.ctx.fast)
-        for name, ident in _IDENTIFIERS:
+        encoders = fastpaths.encoders(self.ctx.default_region, self.ctx.fast)
+        for name, key, is_list in _IDENTIFIER_KEYS:
             raw = values.get(name)
             if raw is None:
                 continue
-            if not ident.is_list:
+            encode = encoders[name]
+            if not is_list:
                 try:
-                    value = encode(name, str(raw), region)
+                    value = encode(raw if type(raw) is str else str(raw))
                 except IdentifierError as err:
                     self.warn(name, f"dropped: {err}")
                     continue
                 if value is not None:
-                    user[ident.key] = value
+                    user[key] = value
                 continue
             encoded: list[str] = []
             for item in split_list(raw):
                 try:
-                    value = encode(name, str(item), region)
+                    value = encode(str(item))
                 except IdentifierError as err:
                     self.warn(name, f"dropped: {err}")
                     continue
                 if value is not None and value not in encoded:
                     encoded.append(value)
             if encoded:
-                user[ident.key] = encoded
-        if not (
-            any(key in user for key in spec.MATCHABLE_ALONE)
-            or all(key in user for key in spec.MATCHABLE_PAIR)
-        ):
+                user[key] = encoded
+        keys = user.keys()
+        if keys.isdisjoint(_MATCHABLE_ALONE) and not keys >= _MATCHABLE_PAIR:
             self.error(
                 "user_data",
                 "no matchable identifier (needs email, phone, mobile ad id, or IP address + user agent)",

@@ -6,23 +6,23 @@ bounded LRU cache: a cache of a pure function, whatever it holds, gives the answ
 Phone numbers and emails are unique per row and are not cached; phone numbers take `phone.fast_e164`
 through `identifiers.encode`.
 
-`encoder(fast)` returns the function `events` uses for a run: `encode_fast`, or the reference
-`identifiers.encode` without fast paths (`fast=False`, what the fast paths are checked against).
+`encoders(region, fast)` gives `events` one encoding function per identifier field, for a run: these
+memoized ones, or (`fast=False`) the reference `identifiers.encode` without fast paths or caches, what the
+fast paths are checked against.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import lru_cache
+from collections.abc import Callable, Mapping
+from functools import cache, lru_cache
+from types import MappingProxyType
 from typing import Final
 
-from snapcapi.identifiers import IdentifierError, encode
+from snapcapi.identifiers import IDENTIFIERS, IdentifierError, encode, encoder_for
 
 # Fields whose values repeat across rows; a value not seen for a while falls out of the cache.
 CACHED_FIELDS: Final = frozenset({"first_name", "last_name", "gender", "city", "state", "zip", "country"})
 CACHE_SIZE: Final = 16_384  # entries of at most a few hundred bytes each: a few MB at most
-
-Encode = Callable[[str, str, str], "str | None"]
 
 
 def encode_fast(field: str, raw: str, default_region: str) -> str | None:
@@ -43,9 +43,28 @@ def encode_reference(field: str, raw: str, default_region: str) -> str | None:
     return encode(field, raw, default_region, fast=False)
 
 
-def encoder(fast: bool) -> Encode:
-    """Return `encode_fast` or, with `fast=False`, `encode_reference`."""
-    return encode_fast if fast else encode_reference
+@cache  # a run has one region; tests try a few
+def encoders(default_region: str, fast: bool) -> Mapping[str, Callable[[str], str | None]]:
+    """Return, for every identifier field, `encode_fast(field, raw, default_region)` as a function of
+    `raw` (or, with `fast=False`, `encode_reference`'s). Each raises as `identifiers.encode` does."""
+    return MappingProxyType(
+        {
+            field: _cached_encoder(field, default_region)
+            if fast and field in CACHED_FIELDS
+            else encoder_for(field, default_region, fast=fast)
+            for field in IDENTIFIERS
+        }
+    )
+
+
+def _cached_encoder(field: str, default_region: str) -> Callable[[str], str | None]:
+    def encode_one(raw: str) -> str | None:
+        value, error = _encode_cached(field, raw, default_region)
+        if error is not None:
+            raise IdentifierError(error)
+        return value
+
+    return encode_one
 
 
 @lru_cache(maxsize=CACHE_SIZE)

@@ -106,17 +106,30 @@ def encode(field: str, raw: str, default_region: str = "US", *, fast: bool = Tru
         IdentifierError: the value is invalid for the field.
         KeyError: `field` is not in `IDENTIFIERS`.
     """
+    return encoder_for(field, default_region, fast=fast)(raw)
+
+
+def encoder_for(field: str, default_region: str = "US", *, fast: bool = True) -> Callable[[str], str | None]:
+    """Return `encode` for one field and region: a function of the raw value alone, for many values.
+
+    Raises KeyError when `field` is not in `IDENTIFIERS`.
+    """
     identifier = IDENTIFIERS[field]
-    text = raw.strip()
-    # An empty value is left out, never hashed: the SHA-256 of "" is a classic bug.
-    if not text:
-        return None
     normalizer = identifier.normalize if fast else _REFERENCE.get(field, identifier.normalize)
-    if not identifier.hashed:
-        return _normalized(normalizer, text, default_region)
-    if is_sha256(text):
-        return text.lower()
-    return sha256_hex(_normalized(normalizer, text, default_region))
+    hashed = identifier.hashed
+
+    def encode_one(raw: str) -> str | None:
+        text = raw.strip()
+        # An empty value is left out, never hashed: the SHA-256 of "" is a classic bug.
+        if not text:
+            return None
+        if not hashed:
+            return _normalized(normalizer, text, default_region)
+        if is_sha256(text):
+            return text.lower()
+        return sha256_hex(_normalized(normalizer, text, default_region))
+
+    return encode_one
 
 
 def _normalized(normalizer: Callable[[str, str], str], text: str, default_region: str) -> str:
