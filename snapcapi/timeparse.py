@@ -36,6 +36,9 @@ def parse_event_time(value: Any, timezone: tzinfo = UTC, now: int = 0) -> int:
     if not isinstance(value, str):
         raise ValueError(f"expected a time, got {type(value).__name__}")
     text = value.strip()
+    if len(text) > 10 and text[10] in "T " and text[:4].isdigit():
+        # A date and a time (the common case): not a number, a relative time nor a date alone.
+        return _from_iso(text, timezone)
     if _NUMBER.fullmatch(text) and len(text) <= 24:
         return _from_number(float(text))
     relative = _RELATIVE.fullmatch(text)
@@ -48,6 +51,10 @@ def parse_event_time(value: Any, timezone: tzinfo = UTC, now: int = 0) -> int:
         except ValueError:
             raise ValueError(f"{text!r} is not a real date") from None
         return int(datetime(day.year, day.month, day.day, tzinfo=timezone).timestamp())
+    return _from_iso(text, timezone)
+
+
+def _from_iso(text: str, timezone: tzinfo) -> int:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:

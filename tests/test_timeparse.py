@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from snapcapi import spec
+from snapcapi import spec, timeparse
 from snapcapi.timeparse import parse_event_time
 
 NOW = 1_800_000_000  # 2027-01-15T08:00:00Z: a fixed "now", so nothing here goes stale
@@ -188,3 +188,20 @@ def test_any_text_gives_seconds_or_value_error(raw: str) -> None:
     except ValueError:
         return
     assert isinstance(result, int)
+
+
+@given(
+    head=st.text(alphabet="0123456789\u0661\u0662", min_size=4, max_size=4),
+    middle=st.text(alphabet="0123456789-:. +Zznow", min_size=6, max_size=6),
+    sep=st.sampled_from("T "),
+    tail=st.text(alphabet="0123456789-:. +ZzTdhms", max_size=14),
+)
+def test_the_date_and_time_shortcut_skips_only_forms_that_cannot_match(
+    head: str, middle: str, sep: str, tail: str
+) -> None:
+    """parse_event_time sends text with a date-and-time shape straight to fromisoformat: no such text is
+    a number, a relative time or a date alone, so the other readings never applied to it."""
+    text = head + middle + sep + tail
+    assert timeparse._NUMBER.fullmatch(text) is None
+    assert timeparse._RELATIVE.fullmatch(text) is None
+    assert timeparse._DATE.fullmatch(text) is None
