@@ -22,7 +22,7 @@ from typing import Any
 from snapcapi.events import BuildContext, build
 from snapcapi.mapping import ColumnPlan, Mapper
 from snapcapi.model import Event, Problem, Row
-from snapcapi.readers import Block, Layout, Source
+from snapcapi.readers import Block, Layout, Record, Source
 from snapcapi.wire import encode_event, encode_json
 
 _FieldsMapper = Callable[[Sequence[Any]], dict[str, Any]]
@@ -71,21 +71,24 @@ class ChunkBuilder:
     def build(self, chunk: Chunk) -> BuildResult:
         """Return one `Built` per record of `chunk` (a record that could not be read is one with its
         error and no body), in order, and the block's rows when `chunk.want_rows`."""
-        rows = chunk.rows
+        ctx, file, columns = self.ctx, chunk.file, chunk.columns
+        records: Iterable[Record]
         if chunk.block is not None:
             assert chunk.layout is not None, "a block comes with its layout"
-            rows = list(chunk.layout.rows(chunk.block))
-        ctx, file = self.ctx, chunk.file
+            records = list(chunk.layout.records(chunk.block))
+        elif columns is None:
+            records = [(row.line, row.data, row.error) for row in chunk.rows]
+        else:
+            records = [(row.line, list(row.data.values()), row.error) for row in chunk.rows]
         to_values = self._values_of(chunk)
         keys = self._keys
         encode = encode_event if ctx.fast else encode_json
         out: list[Built] = []
-        for row in rows:
-            line = row.line
-            if row.error is not None:
-                out.append((line, None, None, None, None, (Problem("row", row.error),), (), ()))
+        for line, data, error in records:
+            if error is not None:
+                out.append((line, None, None, None, None, (Problem("row", error),), (), ()))
                 continue
-            built = build(to_values(row), file, line, ctx)
+            built = build(to_values(line, data), file, line, ctx)
             if isinstance(built, Event):
                 user = tuple(built.payload["user_data"])
                 out.append(
@@ -114,13 +117,17 @@ class ChunkBuilder:
                         keys.setdefault(user, user),
                     )
                 )
-        return out, (rows if chunk.block is not None and chunk.want_rows else None)
+        rows = None
+        if chunk.block is not None and chunk.want_rows:
+            assert chunk.layout is not None
+            rows = chunk.layout.rows_of(records)
+        return out, rows
 
-    def _values_of(self, chunk: Chunk) -> Callable[[Row], dict[str, Any]]:
-        """Return how to get a row's canonical values in this chunk: `Mapper.map`, or its faster form."""
-        mapper, columns, plan = self.mapper, chunk.columns, chunk.plan
+    def _values_of(self, chunk: Chunk) -> Callable[[int, Any], dict[str, Any]]:
+        """Return how to get a record's canonical values in this chunk: `Mapper.map`, or its faster form."""
+        mapper, file, columns, plan = self.mapper, chunk.file, chunk.columns, chunk.plan
         if columns is None:
-            return mapper.map
+            return lambda line, data: mapper.map(Row(file, line, data))
         assert plan is not None
         fast = self._mappers.get((columns, plan)) if self.ctx.fast else None
         if fast is None and self.ctx.fast:
@@ -129,8 +136,8 @@ class ChunkBuilder:
                 self._mappers[(columns, plan)] = fast
         if fast is not None:
             fields_mapper = fast
-            return lambda row: fields_mapper(list(row.data.values()))
-        return lambda row: mapper.map(row, plan)
+            return lambda line, data: fields_mapper(data)
+        return lambda line, data: mapper.map(Row(file, line, dict(zip(columns, data, strict=True))), plan)
 
 
 # Characters of values in one chunk at most (about): a MiB, however many rows that is (ordinary rows

@@ -41,7 +41,7 @@ import json
 import re
 import sys
 import zlib
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from types import TracebackType
@@ -107,16 +107,53 @@ class Layout:
     columns: tuple[str, ...] | None  # None for JSON Lines
     cap: int  # max_record_chars
 
-    def rows(self, block: Block) -> Iterator[Row]:
+    def rows(self, block: Block) -> list[Row]:
         """Return the block's rows: the same rows, line numbers and errors `Source.rows()` gives there."""
+        return self.rows_of(self.records(block))
+
+    def rows_of(self, records: Iterable[Record]) -> list[Row]:
+        """Return the rows of the records `records` gave (`Row`s, their CSV fields by column name)."""
+        columns, name = self.columns, self.name
+        if columns is None:
+            return [Row(name, line, data, error) for line, data, error in records]
+        return [
+            Row(name, line, {} if error is not None else dict(zip(columns, data, strict=True)), error)
+            for line, data, error in records
+        ]
+
+    def records(self, block: Block) -> Iterator[Record]:
+        """Return the block's records as (line, data, error), lighter than `rows`: `data` is the row's
+        JSON object, or its CSV fields in column order (a list, not a dict); empty when `error` is set."""
         state = _LineState()
         state.lines = block.line - 1
         readline = io.StringIO(block.text, newline="").readline
-        if self.delimiter is None or self.columns is None:
-            return _jsonl_rows(self.name, readline, state, self.cap)
+        delimiter, columns = self.delimiter, self.columns
+        if delimiter is None or columns is None:
+            rows = _jsonl_rows(self.name, readline, state, self.cap)
+            return ((row.line, row.data, row.error) for row in rows)
         _widen_field_limit(self.cap)  # this may be another process than the one that opened the file
-        reader = _csv_reader(_csv_lines(readline, state, self.cap), self.delimiter)
-        return _csv_rows(self.name, reader, state, list(self.columns))
+        if _readable(block.text):
+            return _plain_csv_records(block, delimiter, len(columns))
+        reader = _csv_reader(_csv_lines(readline, state, self.cap), delimiter)
+        csv_rows = _csv_rows(self.name, reader, state, list(columns))
+        return ((row.line, list(row.data.values()), row.error) for row in csv_rows)
+
+
+def _plain_csv_records(block: Block, delimiter: str, width: int) -> Iterator[Record]:
+    """`Layout.records` of a CSV block without NUL or undecodable bytes: the line checks of `_csv_lines`
+    have nothing to find in it, and each of its records is one line (that is how blocks are cut)."""
+    before = block.line - 1
+    reader = _csv_reader(io.StringIO(block.text, newline=""), delimiter)
+    for fields in reader:
+        if len(fields) == width:
+            yield before + reader.line_num, fields, None
+        elif fields:  # [] is a blank line
+            line = before + reader.line_num
+            yield line, [], _width_message(line, len(fields), width)
+
+
+# A record of a block: (line, data, error). See `Layout.records`.
+Record = tuple[int, Any, str | None]
 
 
 class Source:
@@ -360,6 +397,17 @@ def _sniff_delimiter(sample: bytes) -> str:
     return found
 
 
+class _CsvReader(Protocol):
+    """What `csv.reader` returns (the csv module does not export its type)."""
+
+    @property
+    def line_num(self) -> int: ...
+
+    def __iter__(self) -> Iterator[list[str]]: ...
+
+    def __next__(self) -> list[str]: ...
+
+
 class _Readable(Protocol):
     def read(self, size: int = ..., /) -> bytes: ...
 
@@ -483,7 +531,21 @@ _LINE_ENDS: Final = frozenset({"\n", "\r\n", "\r"})
 # -- CSV --------------------------------------------------------------------------------------------------
 
 
-def _csv_reader(lines: Iterator[str], delimiter: str) -> Iterator[list[str]]:
+def _readable(text: str) -> bool:
+    """True when no line of `text` is an error row for its bytes (`_line_problem`): no NUL, and no byte
+    that is not UTF-8 (decoded with surrogateescape to a lone surrogate, which UTF-8 cannot encode)."""
+    if "\0" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _csv_reader(lines: Iterator[str], delimiter: str) -> _CsvReader:
     return csv.reader(
         lines, delimiter=delimiter, quotechar='"', doublequote=True, skipinitialspace=False, strict=True
     )
@@ -582,8 +644,7 @@ def _csv_rows(
                     elif len(fields) == width:
                         yield Row(name, start, dict(zip(columns, fields, strict=False)))  # length checked
                     elif fields:  # [] is a blank line
-                        message = f"line {start}: {len(fields)} fields, but the header has {width} columns"
-                        yield Row(name, start, {}, message)
+                        yield Row(name, start, {}, _width_message(start, len(fields), width))
                     state.record = 0
                     start = state.lines + 1
                 return
@@ -594,6 +655,10 @@ def _csv_rows(
                 start = state.lines + 1
     except _STREAM_ERRORS as error:
         raise InputError(f"{name}: {_describe(error)} after line {start - 1}") from None
+
+
+def _width_message(line: int, fields: int, width: int) -> str:
+    return f"line {line}: {fields} fields, but the header has {width} columns"
 
 
 def _csv_message(error: csv.Error, start: int, line: int) -> str:
