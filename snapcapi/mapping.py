@@ -173,7 +173,8 @@ class Mapper:
             values: dict[str, Any] = {}
             for i, name in pairs:
                 value = fields[i]
-                if (value.strip() != "") if type(value) is str else not _is_empty(value):
+                # For a str, the test of _is_empty without making the stripped copy.
+                if (value != "" and not value.isspace()) if type(value) is str else not _is_empty(value):
                     values[name] = value
             for name, value in constants:
                 values.setdefault(name, value)

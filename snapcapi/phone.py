@@ -111,9 +111,12 @@ def fast_e164(text: str, default_region: str) -> str | None:
             return None
     else:
         return None
+    if plan.national_prefix is not None and (found := plan.national_prefix.match(national)) is not None:
+        stripped = plan.strip_national_prefix(national, found)
+        if stripped is None:
+            return None
+        national = stripped
     if len(national) not in plan.lengths:
-        return None
-    if plan.national_prefix is not None and plan.national_prefix.match(national) is not None:
         return None
     return plan.code + national
 
@@ -121,12 +124,16 @@ def fast_e164(text: str, default_region: str) -> str | None:
 class _CountryPlan:
     """What the fast path needs of one country calling code, read from phonenumbers' metadata."""
 
-    __slots__ = ("code", "eleven_too_long", "lengths", "national_prefix")
+    __slots__ = ("code", "eleven_too_long", "general", "lengths", "national_prefix", "transforms")
 
     def __init__(self, code: str, metadata: PhoneMetadata) -> None:
         self.code = code
         pattern = metadata.national_prefix_for_parsing
         self.national_prefix = re.compile(pattern) if pattern else None
+        self.transforms = bool(metadata.national_prefix_transform_rule)
+        general = metadata.general_desc
+        national_pattern = general.national_number_pattern if general is not None else None
+        self.general = re.compile(national_pattern) if national_pattern else None
         # The national lengths phonenumbers.is_possible_number_with_reason calls IS_POSSIBLE, asked of it.
         self.lengths = frozenset(
             length
@@ -142,6 +149,24 @@ class _CountryPlan:
         possible = tuple(general.possible_length or ()) if general is not None else ()
         local = tuple(general.possible_length_local_only or ()) if general is not None else ()
         self.eleven_too_long = bool(possible) and max(possible) < 11 and 11 not in local
+
+    def strip_national_prefix(self, national: str, found: re.Match[str]) -> str | None:
+        """Return `national` without the national prefix `found` at its start ("+44 (0)20 ..."), as
+        phonenumbers' parse strips it, when the answer is certain; None when only phonenumbers can tell.
+
+        phonenumbers strips the prefix unless the number fits the region's national pattern and would
+        not without it, and keeps the stripped number if its length is possible. Here: no transform rule,
+        a possible length, and no leading zero left (which E.164 would drop, or keep for Italy).
+        """
+        stripped = national[found.end() :]
+        if self.transforms or stripped[:1] in ("", "0") or len(stripped) not in self.lengths:
+            return None
+        if self._viable(national) and not self._viable(stripped):
+            return None  # phonenumbers keeps the number whole
+        return stripped
+
+    def _viable(self, national: str) -> bool:
+        return self.general is not None and self.general.fullmatch(national) is not None
 
 
 def _is_country_code(head: str) -> bool:

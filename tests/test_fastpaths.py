@@ -81,6 +81,22 @@ def test_international_numbers_agree_with_phonenumbers(code: int, national: str,
     )
 
 
+@settings(max_examples=2000, deadline=None)
+@given(
+    code=st.sampled_from(COUNTRY_CODES),
+    prefix=st.sampled_from(["0", "(0)", " (0) ", "00", "1", "8", "06", "(0)0"]),
+    national=st.text(alphabet="0123456789", min_size=1, max_size=16),
+)
+def test_national_prefixes_after_the_country_code_agree_with_phonenumbers(
+    code: int, prefix: str, national: str
+) -> None:
+    """ "+44 (0)20 ...": the fast path drops a national prefix exactly when phonenumbers does."""
+    text = f"+{code} {prefix}{national}"
+    assert outcome(phone.normalize_phone, text, "US") == outcome(
+        phone.normalize_phone, text, "US", fast=False
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "region", "expected"),
     [
@@ -91,6 +107,8 @@ def test_international_numbers_agree_with_phonenumbers(code: int, national: str,
         ("+44 844 412 4653", "US", "448444124653"),
         ("+39 06 6988 4321", "US", "390669884321"),  # the Italian leading zero stays
         ("+4420 7946 0123", "FR", "442079460123"),
+        ("+44 (0)20 7946 0123", "US", "442079460123"),  # the national prefix in brackets, dropped
+        ("+33 (0)1 42 68 53 00", "US", "33142685300"),
     ],
 )
 def test_common_numbers_take_the_fast_path(text: str, region: str, expected: str) -> None:
@@ -102,7 +120,7 @@ def test_common_numbers_take_the_fast_path(text: str, region: str, expected: str
 @pytest.mark.parametrize(
     ("text", "region"),
     [
-        ("+44 (0)20 7946 0123", "US"),  # a national prefix inside: phonenumbers decides
+        ("+44 (0)20 79", "US"),  # a national prefix, and too short without it: phonenumbers decides
         ("020 7946 0123", "GB"),  # national format outside the US
         ("1415550123", "US"),  # 10 digits starting with 1
         ("+800 1234 5678", "US"),  # a non-geographic code
