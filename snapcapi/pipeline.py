@@ -173,17 +173,18 @@ class Run:
         Stops before the next row once the run is stopped, and right after the row that puts the run over
         `max_invalid`: rows read ahead for the workers beyond that are dropped, as if never read.
         """
-        stop = self.state.stop
+        stop, state, count = self.state.stop, self.state, self._count
+        budget = self.options.max_invalid is not None
         for (source, read), (results, parsed) in self.pool.map(self._chunks()):
             rows = read if read is not None else parsed
+            name = source.name
             batch: list[tuple[Source, Row | None, EncodedEvent | RowOutcome]] = []
             for index, built in enumerate(results):
                 if stop.is_set():
                     break
-                self.state.read += 1
-                row = None if rows is None else rows[index]
-                batch.append((source, row, self._count(source.name, built)))
-                if self._over_budget():
+                state.read += 1
+                batch.append((source, None if rows is None else rows[index], count(name, built)))
+                if budget and self._over_budget():
                     break
             if batch:
                 yield batch
@@ -251,6 +252,7 @@ class Run:
                     continue
                 skipped[index] = outcome_of(event, Status.SKIPPED, warnings=(Problem("event_id", reason),))
             budget_hit = self.report.budget_stop is not None
+            valid: dict[str, int] = {}  # validate without sinks: rows by event name, counted at once
             for index, (source, row, item) in enumerate(chunk):
                 if isinstance(item, RowOutcome):
                     self._emit(item, source, row)
@@ -270,11 +272,13 @@ class Run:
                     if keep_rows:
                         self._emit(outcome_of(item, Status.VALID), source, row)
                     else:
-                        self.report.count_rows(Status.VALID, item.event_name)
+                        valid[item.event_name] = valid.get(item.event_name, 0) + 1
                 else:
                     if keep_rows:
                         self._pending[(item.file, item.line)] = (source, row)
                     yield item
+            for name, rows in valid.items():
+                self.report.count_rows(Status.VALID, name, rows)
 
     def _not_sent(self, event: EncodedEvent, reason: str) -> None:
         outcome = outcome_of(event, Status.FAILED, errors=(Problem("row", reason),))
@@ -310,11 +314,15 @@ class Run:
                 self.ledger.record(asset, ids)
         if not self.sinks:
             report = self.report
+            counts: dict[tuple[Status, str | None], int] = {}  # the others, counted at once
             for outcome in outcomes:
                 if outcome.status in PROBLEM_STATUSES:
                     report.add(outcome)
                 else:
-                    report.count_rows(outcome.status, outcome.event_name)
+                    key = (outcome.status, outcome.event_name)
+                    counts[key] = counts.get(key, 0) + 1
+            for (status, name), rows in counts.items():
+                report.count_rows(status, name, rows)
             return
         for outcome in outcomes:
             source, row = self._pending.pop((outcome.file, outcome.line))
