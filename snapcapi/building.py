@@ -6,8 +6,9 @@ pickle), and one `Built` tuple per row comes out, in order:
 
     (line, event_name, event_id, asset_id, body, errors, warnings, user_keys)
 
-`body` is the valid event's JSON as it is sent (`wire.encode_json` of `events.build`'s payload), None
-for an invalid row, whose `errors` say why; `asset_id` is None then too. `user_keys` are the row's
+`body` is the valid event's JSON as it is sent (`wire.encode_json` of `events.build`'s payload), or
+b"" when the run sends nothing (validate has no use for it); None for an invalid row, whose `errors`
+say why; `asset_id` is None then too. `user_keys` are the row's
 `user_data` keys (for the data-quality counts), the same tuple object for rows that have the same keys,
 so that pickling a chunk's results stores each distinct tuple once.
 """
@@ -62,9 +63,11 @@ BuildResult = tuple[list[Built], list[Row] | None]
 class ChunkBuilder:
     """Builds chunks for one run: its mapping and build context, and small caches of its own."""
 
-    def __init__(self, mapper: Mapper, ctx: BuildContext) -> None:
+    def __init__(self, mapper: Mapper, ctx: BuildContext, *, bodies: bool = True) -> None:
+        """`bodies`: encode each valid event's JSON (False: an empty body, for runs that send nothing)."""
         self.mapper = mapper
         self.ctx = ctx
+        self.bodies = bodies
         self._mappers: dict[tuple[tuple[str, ...], ColumnPlan], _FieldsMapper] = {}
         self._keys: dict[tuple[str, ...], tuple[str, ...]] = {}
 
@@ -82,7 +85,7 @@ class ChunkBuilder:
             records = [(row.line, list(row.data.values()), row.error) for row in chunk.rows]
         to_values = self._values_of(chunk)
         keys = self._keys
-        encode = encode_event if ctx.fast else encode_json
+        encode = (encode_event if ctx.fast else encode_json) if self.bodies else _no_body
         out: list[Built] = []
         for line, data, error in records:
             if error is not None:
@@ -138,6 +141,10 @@ class ChunkBuilder:
             fields_mapper = fast
             return lambda line, data: fields_mapper(data)
         return lambda line, data: mapper.map(Row(file, line, dict(zip(columns, data, strict=True))), plan)
+
+
+def _no_body(payload: object) -> bytes:
+    return b""
 
 
 # Characters of values in one chunk at most (about): a MiB, however many rows that is (ordinary rows

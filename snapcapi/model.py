@@ -61,8 +61,9 @@ class EncodedEvent(NamedTuple):
     """A valid event as delivery takes it: where it came from, its asset and id, and its v3 JSON, encoded.
 
     `body` is the event's compact UTF-8 JSON (`wire.encode_json(event.payload)`), made once where the event
-    was built and joined into request bodies as is. A NamedTuple rather than a dataclass: the pipeline
-    makes one per row in its main process, and a tuple costs a third as much to make.
+    was built and joined into request bodies as is; b"" in a run that sends nothing (validate). A
+    NamedTuple rather than a dataclass: the pipeline makes one per row in its main process, and a tuple
+    costs a third as much to make.
     """
 
     file: str

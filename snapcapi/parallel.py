@@ -53,14 +53,15 @@ def default_workers() -> int:
 class ChunkPool:
     """Builds chunks, in worker processes when `workers` > 1. Close it, or use it in a `with`."""
 
-    def __init__(self, mapper: Mapper, ctx: BuildContext, workers: int = 1) -> None:
-        """Raises ValueError when `workers` is below 1."""
+    def __init__(self, mapper: Mapper, ctx: BuildContext, workers: int = 1, *, bodies: bool = True) -> None:
+        """`bodies` as for `ChunkBuilder`. Raises ValueError when `workers` is below 1."""
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
         self.workers = workers
-        self._builder = ChunkBuilder(mapper, ctx)
+        self._builder = ChunkBuilder(mapper, ctx, bodies=bodies)
         self._mapper = mapper
         self._ctx = ctx
+        self._bodies = bodies
         self._executor: ProcessPoolExecutor | None = None
 
     @property
@@ -135,7 +136,7 @@ class ChunkPool:
                 max_workers=self.workers,
                 mp_context=context,
                 initializer=_start_worker,
-                initargs=(self._mapper, self._ctx, os.getpid()),
+                initargs=(self._mapper, self._ctx, self._bodies, os.getpid()),
             )
         return self._executor
 
@@ -154,11 +155,11 @@ class ChunkPool:
         self.close()
 
 
-def _start_worker(mapper: Mapper, ctx: BuildContext, run_pid: int) -> None:
+def _start_worker(mapper: Mapper, ctx: BuildContext, bodies: bool, run_pid: int) -> None:
     global _WORKER_BUILDER
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with, args=(run_pid,), name="snapcapi-watch-run", daemon=True).start()
-    _WORKER_BUILDER = ChunkBuilder(mapper, ctx)
+    _WORKER_BUILDER = ChunkBuilder(mapper, ctx, bodies=bodies)
     # Building makes many short-lived objects and no reference cycles: collect the youngest generation
     # less often, and never look again at what the process holds from its start (modules, metadata).
     gc.set_threshold(WORKER_GC_THRESHOLD, 20, 100)

@@ -119,7 +119,10 @@ class Run:
         # the ledger is this run's alone (locked) and what it records now, dedupe has seen already.
         self._ledger_holds: dict[str, bool] = {}
         workers = self.options.workers
-        self.pool = ChunkPool(mapper, ctx, default_workers() if workers is None else workers)
+        # Without a sender no event is sent: its JSON is not made.
+        self.pool = ChunkPool(
+            mapper, ctx, default_workers() if workers is None else workers, bodies=sender is not None
+        )
 
     @property
     def report(self) -> RunReport:
