@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from snapcapi.events import BuildContext, build
+from snapcapi.events import Assembled, BuildContext, assemble
 from snapcapi.mapping import ColumnPlan, Mapper
-from snapcapi.model import Event, Problem, Row
+from snapcapi.model import Problem, Row
 from snapcapi.readers import Block, Layout, Record, Source
 from snapcapi.wire import encode_event, encode_json
 
@@ -74,7 +74,7 @@ class ChunkBuilder:
     def build(self, chunk: Chunk) -> BuildResult:
         """Return one `Built` per record of `chunk` (a record that could not be read is one with its
         error and no body), in order, and the block's rows when `chunk.want_rows`."""
-        ctx, file, columns = self.ctx, chunk.file, chunk.columns
+        ctx, columns = self.ctx, chunk.columns
         records: Iterable[Record]
         if chunk.block is not None:
             assert chunk.layout is not None, "a block comes with its layout"
@@ -91,16 +91,17 @@ class ChunkBuilder:
             if error is not None:
                 out.append((line, None, None, None, None, (Problem("row", error),), (), ()))
                 continue
-            built = build(to_values(line, data), file, line, ctx)
-            if isinstance(built, Event):
-                user = tuple(built.payload["user_data"])
+            built = assemble(to_values(line, data), ctx)
+            if isinstance(built, Assembled):
+                payload = built.payload
+                user = tuple(payload["user_data"])
                 out.append(
                     (
                         line,
-                        str(built.event_name),
+                        payload["event_name"],
                         built.event_id,
                         built.asset_id,
-                        encode(built.payload),
+                        encode(payload),
                         (),
                         built.warnings,
                         keys.setdefault(user, user),
