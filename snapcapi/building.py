@@ -26,7 +26,7 @@ from snapcapi.model import Problem, Row
 from snapcapi.readers import Block, Layout, Record, Source
 from snapcapi.wire import encode_event, encode_json
 
-_FieldsMapper = Callable[[Sequence[Any]], dict[str, Any]]
+_FieldsMapper = Callable[[Sequence[str]], dict[str, Any]]
 Built = tuple[
     int,
     str | None,

@@ -159,23 +159,21 @@ class Mapper:
 
     def fields_mapper(
         self, columns: Sequence[str], plan: ColumnPlan
-    ) -> Callable[[Sequence[Any]], dict[str, Any]] | None:
-        """Return a faster `map` for the rows of a file with a header: it takes a row's values in column
-        order (not a `Row`) and returns what `map` returns for them. None when the mapping names columns
-        itself (`--map`, `[columns]`): then only `map` applies."""
+    ) -> Callable[[Sequence[str]], dict[str, Any]] | None:
+        """Return a faster `map` for the rows of a CSV or TSV file: it takes a row's fields in column order
+        (not a `Row`) and returns what `map` returns for them. None when the mapping names columns itself
+        (`--map`, `[columns]`): then only `map` applies."""
         if self.explicit:
             return None
         index = {column: i for i, column in enumerate(columns)}
         pairs = tuple((index[column], name) for column, name in plan.pairs)
         constants = tuple(self.config.constants.items())
 
-        def map_fields(fields: Sequence[Any]) -> dict[str, Any]:
-            values: dict[str, Any] = {}
-            for i, name in pairs:
-                value = fields[i]
-                # For a str, the test of _is_empty without making the stripped copy.
-                if (value != "" and not value.isspace()) if type(value) is str else not _is_empty(value):
-                    values[name] = value
+        def map_fields(fields: Sequence[str]) -> dict[str, Any]:
+            # _is_empty's test for a str, without making its stripped copy.
+            values: dict[str, Any] = {
+                name: value for i, name in pairs if (value := fields[i]) and not value.isspace()
+            }
             for name, value in constants:
                 values.setdefault(name, value)
             return values
