@@ -159,19 +159,23 @@ class Delivery:
                     pending.add(pool.submit(self._send, ready.popleft()))
                     continue
                 elif not input_done and not ready and len(pending) < self._max_pending:
-                    try:
-                        event: EncodedEvent | None = next(source, None)
-                    except Exception as exc:  # re-raised below, once what was read is accounted for
-                        input_error = exc
-                        continue
-                    if event is None:
-                        input_done = True
-                        ready.extend(batch.events for batch in opened.values())
-                        opened.clear()
-                    else:
+                    # Read events until a batch is full, the input ends or the run is stopped.
+                    while True:
+                        try:
+                            event: EncodedEvent | None = next(source, None)
+                        except Exception as exc:  # re-raised below, once what was read is accounted for
+                            input_error = exc
+                            break
+                        if event is None:
+                            input_done = True
+                            ready.extend(batch.events for batch in opened.values())
+                            opened.clear()
+                            break
                         rejected = self._place(event, opened, ready)
                         if rejected is not None:
                             yield [rejected]
+                        if ready or self._stopping or self.stopped_by is not None:
+                            break
                     continue
                 if not pending:
                     break

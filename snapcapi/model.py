@@ -86,9 +86,8 @@ class Status(StrEnum):
     SKIPPED = "skipped"
 
 
-@dataclass(frozen=True, slots=True)
-class RowOutcome:
-    """What happened to one input row."""
+class RowOutcome(NamedTuple):
+    """What happened to one input row. A NamedTuple, like `EncodedEvent`: an upload makes one per row."""
 
     file: str
     line: int
