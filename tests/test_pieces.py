@@ -126,3 +126,15 @@ def test_generated_json_lines_read_the_same_in_pieces(body: bytes) -> None:
     for cap in (1 << 20, 6):
         expected, got, _ = both_ways(data, fmt="jsonl", cap=cap)
         assert got == expected
+
+
+def test_a_long_plain_file_reads_the_same_in_blocks_of_full_size() -> None:
+    """Thousands of plain lines (read many at a time), a few quoted records among them, no final newline."""
+    lines = [b"%d,name %d,%d" % (i, i, i * 7) for i in range(5000)]
+    for i in (1234, 2500, 4999):
+        lines[i] = b'%d,"quoted, %d",%d' % (i, i, i)
+    data = b"id,name,n\n" + b"\n".join(lines)
+    expected, got, blocks = both_ways(data, max_records=1000, max_chars=1 << 20)
+    assert got == expected
+    assert len(got) == 5000
+    assert blocks >= 5
