@@ -199,7 +199,8 @@ class Source:
         lines, an overlong line).
 
         Parsing the blocks and taking the rows, in order, gives exactly the rows `rows()` gives. Iterate
-        either `rows()` or `pieces()`, once. Raises as `rows()` does.
+        either `rows()` or `pieces()`, once. Raises as `rows()` does, but a read error (corrupt gzip) may
+        come up to one read (64 KiB) before the line where `rows()` would meet it.
         """
         self._start("pieces")
         if self._splitter is None:
