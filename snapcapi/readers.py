@@ -199,8 +199,7 @@ class Source:
         lines, an overlong line).
 
         Parsing the blocks and taking the rows, in order, gives exactly the rows `rows()` gives. Iterate
-        either `rows()` or `pieces()`, once. Raises as `rows()` does, but a read error (corrupt gzip) may
-        come up to one read (64 KiB) before the line where `rows()` would meet it.
+        either `rows()` or `pieces()`, once. Raises as `rows()` does.
         """
         self._start("pieces")
         if self._splitter is None:
@@ -281,7 +280,7 @@ def open_source(
         stack.callback(text.close)
         columns: list[str] | None = None
         state = _LineState()
-        feed = _Feed(text)
+        feed = _Feed(text.readline)
         if fmt == "jsonl":
             delimiter = None
             records = _jsonl_rows(name, feed.readline, state, max_record_chars)
@@ -452,16 +451,12 @@ class _Prefixed(io.BufferedIOBase):
 
 
 class _Feed:
-    """The lines after the header, as `readline(size)`: a line given `back` first, then the text read
-    ahead and given back (`put_ahead`), then the file's own lines."""
+    """The lines after the header, as `readline(size)`: those of the file, after one given `back`."""
 
-    __slots__ = ("_ahead", "_ahead_size", "_file_read", "_file_readline", "back")
+    __slots__ = ("back", "next_line")
 
-    def __init__(self, text: io.TextIOWrapper) -> None:
-        self._file_read = text.read
-        self._file_readline = text.readline
-        self._ahead: io.StringIO | None = None
-        self._ahead_size = 0
+    def __init__(self, readline: Callable[[int], str]) -> None:
+        self.next_line = readline  # the file's own, never giving back
         self.back: str | None = None
 
     def readline(self, size: int) -> str:
@@ -469,33 +464,6 @@ class _Feed:
             line, self.back = self.back, None
             return line
         return self.next_line(size)
-
-    def next_line(self, size: int) -> str:
-        """The next line, not counting one given `back`."""
-        if self._ahead is not None:
-            line = self._ahead.readline(size)
-            if line:
-                return line
-            self._ahead = None
-        return self._file_readline(size)
-
-    def idle(self) -> bool:
-        """True when nothing is given back: the next line is the file's own."""
-        ahead = self._ahead
-        return self.back is None and (ahead is None or ahead.tell() >= self._ahead_size)
-
-    def read_lines(self, size: int, cap: int) -> str:
-        """Read about `size` characters of the file and on to the end of the line they end in (at most
-        `cap` characters more): whole lines, but for the start of an overlong line. Only when idle."""
-        text = self._file_read(size)
-        if text and text[-1] != "\n":
-            text += self._file_readline(cap)
-        return text
-
-    def put_ahead(self, text: str) -> None:
-        """Give back text `read_lines` read: its lines come before the file's again."""
-        self._ahead = io.StringIO(text, newline="")
-        self._ahead_size = len(text)
 
 
 class _Splitter:
@@ -525,36 +493,8 @@ class _Splitter:
         left = sys.maxsize if limit is None else limit  # records still to read
         lines: list[str] = []
         start = chars = count = 0
-        read_size = max(1, min(max_chars, 64 * 1024))
-        carry = ""  # whole plain lines read past the last block
         try:
-            while left > 0:
-                if not jsonl and not lines and feed.idle():
-                    # Many lines at once, where that is simple: see _plain_lines.
-                    if len(carry) < read_size:
-                        text = carry + feed.read_lines(read_size - len(carry), cap)
-                    else:
-                        text = carry
-                    carry = ""
-                    if not text:
-                        break
-                    plain = _plain_lines(text, cap)
-                    if plain:
-                        take = min(plain, max_records, left)
-                        if take < plain:
-                            cut = _after_line(text, take)
-                            carry = text[cut:]
-                            text = text[:cut]
-                        yield Block(state.lines + 1, text, take)
-                        state.lines += take
-                        left -= take
-                        # About max_records lines like these next time, at most max_chars characters.
-                        read_size = max(1, min(max_chars, len(text) * max_records // take))
-                        continue
-                    feed.put_ahead(text)  # line by line, below
-                line = feed.next_line(cap)
-                if not line:
-                    break
+            while left > 0 and (line := feed.next_line(cap)):
                 if (len(line) < cap or line[-1] == "\n") and ('"' not in line or whole(line)):
                     state.lines += 1
                     if not lines:
@@ -582,23 +522,6 @@ class _Splitter:
             raise InputError(f"{self.layout.name}: {_describe(error)} after line {state.lines}") from None
         if count:
             yield Block(start, "".join(lines), count)
-
-
-def _plain_lines(text: str, cap: int) -> int:
-    """Return how many records `text` (whole lines of a CSV) holds when that is plain to see: no quote,
-    no carriage return, no blank line and shorter than the cap, so every line ends at a newline and is
-    one record. 0 when it is not that simple."""
-    if len(text) >= cap or '"' in text or "\r" in text or "\n\n" in text or text[0] == "\n":
-        return 0
-    return text.count("\n") + (text[-1] != "\n")
-
-
-def _after_line(text: str, lines: int) -> int:
-    """Return the index just after the `lines`-th newline of `text` (which has more lines than that)."""
-    end = -1
-    for _ in range(lines):
-        end = text.index("\n", end + 1)
-    return end + 1
 
 
 # What the csv parser reads as a blank line: no record.

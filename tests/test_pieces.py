@@ -138,3 +138,18 @@ def test_a_long_plain_file_reads_the_same_in_blocks_of_full_size() -> None:
     assert got == expected
     assert len(got) == 5000
     assert blocks >= 5
+
+
+@pytest.mark.parametrize(
+    "ends",
+    [
+        [b"\r\n"] * 6,  # as the csv module and Excel write
+        [b"\n", b"\r\n", b"\n", b"\r\n", b"\n", b"\r\n"],
+        [b"\r\n", b"\r\n\n", b"\r\n", b"\r\r\n", b"\r\n", b"\n\r\n"],  # blank lines and a lone \r
+    ],
+)
+def test_line_ends_mixed_and_blank_lines_read_the_same(ends: list[bytes]) -> None:
+    data = b"a,b" + ends[0] + b"".join(b"%d,x%s" % (i, end) for i, end in enumerate(ends))
+    for max_chars in (5, 40, 1 << 20):
+        expected, got, _ = both_ways(data * 3, max_records=4, max_chars=max_chars)
+        assert got == expected
