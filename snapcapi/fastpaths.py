@@ -22,7 +22,9 @@ from snapcapi.identifiers import IDENTIFIERS, IdentifierError, encode, encoder_f
 
 # Fields whose values repeat across rows; a value not seen for a while falls out of the cache.
 CACHED_FIELDS: Final = frozenset({"first_name", "last_name", "gender", "city", "state", "zip", "country"})
-CACHE_SIZE: Final = 16_384  # entries of at most a few hundred bytes each: a few MB at most
+# About 400 bytes an entry (the value, its hash, the LRU's links): under 2 MB in each worker process. Big
+# enough for names and countries; ZIP+4 codes hardly repeat, and churn through it whatever its size.
+CACHE_SIZE: Final = 4_096
 
 
 def encode_fast(field: str, raw: str, default_region: str) -> str | None:
