@@ -1,17 +1,17 @@
-"""Building a chunk of rows: mapping, Snap's checks, normalizing, hashing and encoding, row by row.
+"""Building a chunk of rows: parsing, mapping, Snap's checks, normalizing, hashing and encoding.
 
 This is the work `parallel` hands to worker processes when there are several, and the work the main
-process does itself otherwise: the same code either way. A `Chunk` goes in as plain values (cheap to
-pickle), and one `Built` tuple per row comes out, in order:
+process does itself otherwise: the same code either way. A `Chunk` goes in as a `readers.Block` of the
+file's text (or, for records the main process had to parse itself, as `Row`s), and one `Built` tuple per
+record comes out, in order:
 
     (line, event_name, event_id, asset_id, body, errors, warnings, user_keys)
 
-`body` is the valid event's JSON as it is sent (`wire.encode_json` of `events.build`'s payload), or
-b"" when the run sends nothing (validate has no use for it); None for an invalid row, whose `errors`
-say why; `asset_id` is None then too. `user_keys` are the row's
-`user_data` keys (for the data-quality counts), the same tuple object for rows that have the same keys,
-so that pickling a chunk's results stores each distinct tuple once.
-"""
+`body` is the valid event's JSON as it is sent (`wire.encode_json` of `events.build`'s payload), or b""
+when the run sends nothing (validate has no use for it); None for an invalid row, whose `errors` say why
+(a record that could not be read has the one error `Problem("row", ...)`); `asset_id` is None then too.
+`user_keys` are the row's `user_data` keys (for the data-quality counts), the same tuple object for rows
+that have the same keys, so that pickling a chunk's results stores each distinct tuple once."""
 
 from __future__ import annotations
 

@@ -7,8 +7,8 @@
 With `workers=1` every chunk is built in the calling process. With more, a run whose input fits in one
 chunk never starts a process: the pool starts when a second chunk turns up, and the first chunk is built
 in the calling process while the workers start. At most `2 * workers` chunks are in flight, so memory
-stays bounded however long the input. A chunk travels as plain values and comes back as `building.Built`
-tuples, the events' JSON already encoded: pickling costs little next to building.
+stays bounded however long the input. A chunk travels as text (a block of the file) and comes back as
+`building.Built` tuples, the events' JSON already encoded: pickling costs little next to building.
 
 Workers start from a clean server process ("forkserver"), never by forking the calling process, which may
 have threads sending requests at the time. They ignore SIGINT: Ctrl-C reaches the whole process group,

@@ -5,9 +5,10 @@ reference) for everything the fast path does not take. `fast_e164` takes only te
 tell for certain, by the same metadata phonenumbers reads, and returns None for anything else:
 
 - an international number: `+` (or `00`, read as `+`) then ASCII digits and the separators space, `-`,
-  `.`, `(` and `)`, whose country code is a geographic one, whose national part does not start with what
-  the country's national prefix pattern matches (that prefix stripping is left to phonenumbers), and whose
-  national part has a length phonenumbers calls possible for the country;
+  `.`, `(` and `)`, whose country code is a geographic one and whose national part has a length
+  phonenumbers calls possible for the country. A national prefix after the country code (`+44 (0)20 ...`)
+  is dropped where phonenumbers certainly drops it (`_CountryPlan.strip_national_prefix`); other numbers
+  that start with what the country's national prefix pattern matches are left to phonenumbers;
 - with the default region US: 10 digits that do not start with 0 or 1, or 11 that start with 1 and then
   not with 0 or 1, with the same separators (a North American number written nationally).
 

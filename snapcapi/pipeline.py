@@ -115,8 +115,9 @@ class Run:
         self.sinks = sinks
         self.state = _State()
         self._pending: dict[tuple[str, int], tuple[Source, Row | None]] = {}
-        # Assets the ledger held no delivery for when the run began: nothing to look up for them, since
-        # the ledger is this run's alone (locked) and what it records now, dedupe has seen already.
+        # Whether the ledger held any delivery for an asset when the run first met it. When it held none,
+        # nothing is looked up for that asset: the ledger is this run's alone (locked), and an id the run
+        # records meanwhile was seen by dedupe first, so a repeat is skipped before the ledger is asked.
         self._ledger_holds: dict[str, bool] = {}
         workers = self.options.workers
         # Without a sender no event is sent: its JSON is not made.

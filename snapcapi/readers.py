@@ -2,6 +2,8 @@
 
     open_source(SourceSpec("events.csv.gz")) -> Source   opens the file and reads its header, or InputError
     Source.rows() -> Iterator[Row]                        one Row per record, read as it is needed
+    Source.pieces(...) -> Iterator[Block | Row]           or: runs of whole records as text, for another
+    Source.layout.records(block) / .rows(block)           process to parse, and the rest as Rows
 
 A file that cannot be read as a whole raises `InputError` (at open, or mid-stream for a compressed file that
 turns out corrupt: the message names the last line read). A record that cannot be read is a `Row` with
