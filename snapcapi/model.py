@@ -44,7 +44,10 @@ class Problem:
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """A valid event, ready to send: its asset, stable id and v3 JSON body (`payload`)."""
+    """A valid event, ready to send: its asset, stable id and v3 JSON body (`payload`).
+
+    `events.Assembled` has the fields after `line`, in the same order (`build` makes an Event of one).
+    """
 
     file: str
     line: int

@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import fields
 from datetime import timedelta, timezone
 from typing import Any
 
@@ -20,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from snapcapi import spec
-from snapcapi.events import BuildContext, Invalid, build, derive_event_id, split_list
+from snapcapi.events import Assembled, BuildContext, Invalid, build, derive_event_id, split_list
 from snapcapi.fields import FIELDS
 from snapcapi.identifiers import sha256_hex
 from snapcapi.model import Event, Problem
@@ -1144,3 +1145,8 @@ def test_deeply_nested_extinfo_is_a_problem_not_a_crash() -> None:
 def test_lone_surrogate_in_a_text_field_is_a_problem_not_a_crash() -> None:
     """A lone surrogate in search_string (possible when build is called as a library) is refused."""
     assert "search_string" in fields_of(refused(row(search_string="\ud800")).errors)
+
+
+def test_assembled_has_the_fields_of_an_event_after_its_file_and_line() -> None:
+    """build() makes Event(file, line, *assembled): the two must list the same fields in the same order."""
+    assert Assembled._fields == tuple(f.name for f in fields(Event))[2:]
