@@ -117,12 +117,11 @@ def _tree_cpu(pid: int, cpu: dict[int, float]) -> None:
             continue
 
 
-def _tree_memory(pid: int, cpu: dict[int, float]) -> tuple[int, int]:
-    """Return the summed PSS and RSS, in bytes, of `pid` and its descendants; note each one's CPU time."""
+def _tree_memory(pid: int) -> tuple[int, int]:
+    """Return the summed PSS and RSS, in bytes, of `pid` and its descendants."""
     pss = rss = 0
     for member in _children(pid):
         try:
-            cpu[member] = _cpu_seconds(member)
             with open(f"/proc/{member}/smaps_rollup", "rb") as rollup:
                 for line in rollup:
                     if line.startswith((b"Pss:", b"Rss:")):
@@ -157,11 +156,10 @@ def measure(argv: Sequence[str], rows: int, other: int | None = None, *, memory:
     def sample() -> None:
         nonlocal peak_pss, peak_rss
         while not done.wait(SAMPLE_SECONDS):
+            _tree_cpu(process.pid, cpu)
             if memory:
-                pss, rss = _tree_memory(process.pid, cpu)
+                pss, rss = _tree_memory(process.pid)
                 peak_pss, peak_rss = max(peak_pss, pss), max(peak_rss, rss)
-            else:
-                _tree_cpu(process.pid, cpu)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
