@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -37,8 +38,8 @@ from generate import generate  # noqa: E402
 
 PIXEL = "bench-pixel"
 # How often a run's CPU time, or its memory, is sampled. Memory in these runs rises to a plateau, which
-# 0.1 s does not miss; a process's CPU time is its last sample, so up to 0.1 s of each may go uncounted
-# (under 0.5 us a row for a 1M-row run of five processes).
+# 0.1 s does not miss. The CPU time of a run's worker processes is their last sample, so up to 0.1 s of
+# each may go uncounted (the run's own process is counted exactly once it has ended).
 SAMPLE_SECONDS = 0.1
 TARGETS = {"sdk": 10.0, "minimal": 2.0, "upload": 0.9, "memory_mb": 150.0}
 
@@ -135,6 +136,12 @@ def _tree_memory(pid: int) -> tuple[int, int]:
     return pss, rss
 
 
+def _reaped_cpu_seconds() -> float:
+    """CPU seconds of this process's children that have ended and been waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat", "rb") as stat:
         fields = stat.read().rsplit(b")", 1)[1].split()
@@ -146,6 +153,7 @@ def measure(argv: Sequence[str], rows: int, other: int | None = None, *, memory:
     raises if it fails. Memory is measured in runs of its own: reading a process's memory map stalls
     it while it allocates, which would slow the run being timed (by about 15% for snapcapi validate)."""
     cpu_before = _cpu_seconds(other) if other else 0.0
+    reaped_before = _reaped_cpu_seconds()
     started = time.perf_counter()
     # The benchmark runs its own commands: snapcapi and the peers, with arguments it made itself.
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # noqa: S603
@@ -169,6 +177,9 @@ def measure(argv: Sequence[str], rows: int, other: int | None = None, *, memory:
     sampler.join()
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(argv[:4])}... exited {process.returncode}: {err[-2000:]}")
+    # The process itself, now reaped, counted exactly (its last moments escape the sampling); worker
+    # processes are reaped by their forkserver, not by it, so they stay sampled.
+    cpu[process.pid] = max(cpu.get(process.pid, 0.0), _reaped_cpu_seconds() - reaped_before)
     cpu_other = (_cpu_seconds(other) - cpu_before) if other else 0.0
     return Run(seconds, rows, peak_pss, peak_rss, out, sum(cpu.values()), cpu_other)
 
