@@ -32,12 +32,7 @@ def encode_fast(field: str, raw: str, default_region: str) -> str | None:
 
     Raises IdentifierError and KeyError as `identifiers.encode` does.
     """
-    if field not in CACHED_FIELDS:
-        return encode(field, raw, default_region)
-    value, error = _encode_cached(field, raw, default_region)
-    if error is not None:
-        raise IdentifierError(error)
-    return value
+    return encoders(default_region, True)[field](raw)
 
 
 def encode_reference(field: str, raw: str, default_region: str) -> str | None:
@@ -60,19 +55,22 @@ def encoders(default_region: str, fast: bool) -> Mapping[str, Callable[[str], st
 
 
 def _cached_encoder(field: str, default_region: str) -> Callable[[str], str | None]:
+    encode = encoder_for(field, default_region)
+
+    # One cache a field, keyed by the value alone: a call with one str argument is looked up by the str
+    # itself, with no key tuple to make and hash. A refusal is cached too, as its message: the same value
+    # is refused the same way every time.
+    @lru_cache(maxsize=CACHE_SIZE)
+    def outcome(raw: str) -> tuple[str | None, str | None]:
+        try:
+            return encode(raw), None
+        except IdentifierError as err:
+            return None, str(err)
+
     def encode_one(raw: str) -> str | None:
-        value, error = _encode_cached(field, raw, default_region)
+        value, error = outcome(raw)
         if error is not None:
             raise IdentifierError(error)
         return value
 
     return encode_one
-
-
-@lru_cache(maxsize=CACHE_SIZE)
-def _encode_cached(field: str, raw: str, default_region: str) -> tuple[str | None, str | None]:
-    # A refusal is cached too, as its message: the same value is refused the same way every time.
-    try:
-        return encode(field, raw, default_region), None
-    except IdentifierError as err:
-        return None, str(err)
