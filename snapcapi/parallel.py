@@ -5,10 +5,9 @@
             ...
 
 With `workers=1` every chunk is built in the calling process. With more, a run whose input fits in one
-chunk never starts a process: the pool starts when a second chunk turns up. The calling process builds
-the first chunk, and the next ones until a worker has built one (starting them takes a fraction of a
-second), at most WARM_UP_CHUNKS. At most `2 * workers` chunks are in flight besides, so memory stays
-bounded however long the input. A chunk travels as text (a block of the file) and comes back as
+chunk never starts a process: the pool starts when a second chunk turns up, and the first chunk is built
+in the calling process while the workers start. At most `2 * workers` chunks are in flight, so memory
+stays bounded however long the input. A chunk travels as text (a block of the file) and comes back as
 `building.Built` tuples, the events' JSON already encoded: pickling costs little next to building.
 
 Workers start from a clean server process ("forkserver"), never by forking the calling process, which may
@@ -36,8 +35,6 @@ from snapcapi.events import BuildContext
 from snapcapi.mapping import Mapper
 
 K = TypeVar("K")
-# Chunks the calling process builds at most while its workers start (about 0.2 s, a dozen chunks).
-WARM_UP_CHUNKS = 16
 WATCH_SECONDS = 0.5  # how often a worker checks that the run that started it is still there
 WORKER_GC_THRESHOLD = 50_000  # allocations between collections of the youngest generation, in a worker
 
@@ -100,14 +97,13 @@ class ChunkPool:
         in_flight.append((second[0], executor.submit(_build, second[1])))
         try:
             failure = self._fill(source, in_flight, executor)
+            # Built here while the workers start and take the next chunks.
             yield first[0], self._builder.build(first[1])
-            held, failure = self._warm_up(source, in_flight, failure)
             while in_flight:
                 key, future = in_flight.popleft()
-                held.discard(future)
                 built = future.result()
                 if failure is None:
-                    failure = self._fill(source, in_flight, executor, len(held))
+                    failure = self._fill(source, in_flight, executor)
                 yield key, built
         finally:
             for _, future in in_flight:
@@ -115,40 +111,14 @@ class ChunkPool:
         if failure is not None:
             raise failure
 
-    def _warm_up(
-        self,
-        source: Iterator[tuple[K, Chunk]],
-        in_flight: deque[tuple[K, Future[BuildResult]]],
-        failure: Exception | None,
-    ) -> tuple[set[Future[BuildResult]], Exception | None]:
-        """Build the next chunks here until the workers finish their first (at most WARM_UP_CHUNKS),
-        queued behind theirs. Starting the workers takes a fraction of a second (a new interpreter imports
-        the package), which this process would spend waiting. Returns the chunks built here, and the
-        exception reading raised, if any (or `failure`, when given: then nothing is read)."""
-        held: set[Future[BuildResult]] = set()
-        while failure is None and len(held) < WARM_UP_CHUNKS and not in_flight[0][1].done():
-            try:
-                item = next(source, None)
-            except Exception as exc:  # re-raised by map once what was read before it is yielded
-                return held, exc
-            if item is None:
-                break
-            built: Future[BuildResult] = Future()
-            built.set_result(self._builder.build(item[1]))
-            in_flight.append((item[0], built))
-            held.add(built)
-        return held, failure
-
     def _fill(
         self,
         source: Iterator[tuple[K, Chunk]],
         in_flight: deque[tuple[K, Future[BuildResult]]],
         executor: ProcessPoolExecutor,
-        held: int = 0,
     ) -> Exception | None:
-        """Submit chunks until `2 * workers` are in flight, besides the `held` ones built here; return the
-        exception reading raised, if any."""
-        while len(in_flight) - held < 2 * self.workers:
+        """Submit chunks until `2 * workers` are in flight; return the exception reading raised, if any."""
+        while len(in_flight) < 2 * self.workers:
             try:
                 item = next(source, None)
             except Exception as exc:  # re-raised by map once what was read before it is yielded
