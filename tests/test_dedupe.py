@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from snapcapi.dedupe import SeenIds
 
@@ -74,3 +76,40 @@ def test_two_instances_do_not_share_what_they_saw() -> None:
     finally:
         first.close()
         second.close()
+
+
+def test_the_same_file_read_twice_repeats_every_row(seen: SeenIds) -> None:
+    """A file named twice on the command line: its second pass repeats the first, line for line."""
+    rows = [("PIXEL-1", f"e{n}", "a.csv", n + 2) for n in range(5)]
+    assert seen.first_seen(rows) == [None] * 5
+    assert seen.first_seen(rows) == [("a.csv", n + 2) for n in range(5)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.tuples(st.sampled_from(["P1", "P2"]), st.sampled_from([f"e{n}" for n in range(12)])),
+            max_size=8,
+        ),
+        max_size=6,
+    )
+)
+def test_answers_are_those_of_a_dictionary_of_first_places(calls: list[list[tuple[str, str]]]) -> None:
+    """Any sequence of calls, repeats within and across them: the first place of each (asset, id)."""
+    seen = SeenIds()
+    first: dict[tuple[str, str], tuple[str, int]] = {}
+    try:
+        line = 1
+        for call in calls:
+            items = []
+            for asset, event_id in call:
+                line += 1
+                items.append((asset, event_id, f"f{line % 3}.csv", line))
+            expected = []
+            for asset, event_id, file, at in items:
+                expected.append(first.get((asset, event_id)))
+                first.setdefault((asset, event_id), (file, at))
+            assert seen.first_seen(items) == expected
+    finally:
+        seen.close()
