@@ -1,10 +1,10 @@
 """Encoding identifiers fast: the same answers as `identifiers.encode`, without computing them twice.
 
 Names, zip codes, cities, states, countries and genders repeat from row to row (a file of a million
-purchases has a few thousand distinct last names), so their normalized and hashed form is memoized in a
-bounded LRU cache: a cache of a pure function, whatever it holds, gives the answers the function gives.
-Phone numbers and emails are unique per row and are not cached; phone numbers take `phone.fast_e164`
-through `identifiers.encode`.
+purchases has a few thousand distinct last names), so their normalized and hashed form is memoized in
+bounded LRU caches, one a field: a cache of a pure function, whatever it holds, gives the answers the
+function gives. Phone numbers and emails are unique per row and are not cached; phone numbers take
+`phone.fast_e164` through `identifiers.encode`.
 
 `encoders(region, fast)` gives `events` one encoding function per identifier field, for a run: these
 memoized ones, or (`fast=False`) the reference `identifiers.encode` without fast paths or caches, what the
@@ -22,8 +22,9 @@ from snapcapi.identifiers import IDENTIFIERS, IdentifierError, encode, encoder_f
 
 # Fields whose values repeat across rows; a value not seen for a while falls out of the cache.
 CACHED_FIELDS: Final = frozenset({"first_name", "last_name", "gender", "city", "state", "zip", "country"})
-# About 400 bytes an entry (the value, its hash, the LRU's links): under 2 MB in each worker process. Big
-# enough for names and countries; ZIP+4 codes hardly repeat, and churn through it whatever its size.
+# Entries in each field's cache, about 400 bytes each (the value, its hash, the LRU's links): under 2 MB a
+# field in each worker process, and only a field of many distinct values fills its cache. Big enough for
+# names and countries; ZIP+4 codes hardly repeat, and churn through it whatever its size.
 CACHE_SIZE: Final = 4_096
 
 
