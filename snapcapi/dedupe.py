@@ -2,14 +2,19 @@
 
 The ids seen are kept in a private temporary SQLite database, not in a Python set, so that memory stays
 flat however many rows a run reads (SQLite spills to a temporary file past its page cache).
+
+A call's ids usually reach SQLite as one JSON array, which one INSERT reads (`json_each`): binding each id
+as a parameter of its own costs more than twice as much. The call's line numbers are stored once with the
+call, as JSON too, and each id stored points at its place in them; they are read back only for a repeat.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 
-_CHUNK = 500
+_CHUNK = 500  # ids looked up by one SELECT
 
 
 class SeenIds:
@@ -21,63 +26,79 @@ class SeenIds:
         # touched (a chunk of random ids, such as UUIDs, touches a page for nearly every id).
         self._db.execute("PRAGMA journal_mode=OFF")
         self._db.execute("PRAGMA synchronous=OFF")
-        # file: an index into self._files, not the name again on every row. call: which first_seen call
-        # stored the row, so that a call can tell the ids it added from those that were there before.
+        # key: the asset's number, ":" and the event id (asset ids are few, and a number followed by ":"
+        # cannot run into the id). file: an index into self._files. call: the first_seen call that stored
+        # the id, so that a call can tell the ids it added from those that were there before; item: the
+        # id's place in that call, and so in its lines.
         self._db.execute(
-            "CREATE TABLE seen (key TEXT PRIMARY KEY, file INTEGER, line INTEGER, call INTEGER) WITHOUT ROWID"
+            "CREATE TABLE seen (key TEXT PRIMARY KEY, file INTEGER, call INTEGER, item INTEGER) WITHOUT ROWID"
         )
+        self._db.execute("CREATE TABLE calls (call INTEGER PRIMARY KEY, lines TEXT)")
         self._files: list[str] = []
         self._file_ids: dict[str, int] = {}
+        self._assets: dict[str, int] = {}
         self._calls = 0
 
-    def first_seen(self, items: Sequence[tuple[str, str, str, int]]) -> list[tuple[str, int] | None]:
-        """For each (asset, event_id, file, line), in order, return where it was seen first, or None if new.
+    def first_seen(self, file: str, items: Sequence[tuple[str, str, int]]) -> list[tuple[str, int] | None]:
+        """For each (asset, event_id, line) of `file`, in order, return where it was seen first, or None if
+        new.
 
         The new ones are remembered, so a later call (or a later item of this call) sees them.
         """
-        keys = [f"{asset}\x00{event_id}" for asset, event_id, _, _ in items]
+        if not items:
+            return []
+        assets = self._assets
+        for asset in {item[0] for item in items} - assets.keys():
+            assets[asset] = len(assets)
+        keys = [f"{assets[asset]}:{event_id}" for asset, event_id, _ in items]
         self._calls += 1
-        if len(set(keys)) == len(keys):
+        call, file_id, db = self._calls, self._file_id(file), self._db
+        db.execute("BEGIN")
+        db.execute("INSERT INTO calls (call, lines) VALUES (?, ?)", (call, json.dumps([i[2] for i in items])))
+        text = json.dumps(keys, ensure_ascii=False)
+        # SQLite's JSON reads "\u0000" as the end of the string: ids with a NUL go one by one.
+        if "\\u0000" not in text and len(set(keys)) == len(keys):
             # The common case, all distinct: add them all; an id there before keeps its first place.
-            call = self._calls
-            rows = [
-                (key, self._file_id(file), line, call)
-                for key, (_, _, file, line) in zip(keys, items, strict=True)
-            ]
-            before = self._db.total_changes
-            self._insert("INSERT OR IGNORE", rows)
-            if self._db.total_changes - before == len(rows):
+            before = db.total_changes
+            db.execute(
+                "INSERT OR IGNORE INTO seen (key, file, call, item)"
+                " SELECT value, ?, ?, key FROM json_each(?)",
+                (file_id, call, text),
+            )
+            db.execute("COMMIT")
+            if db.total_changes - before == len(keys):
                 return [None] * len(keys)
             earlier = self._stored(keys, unless_call=call)
             return [earlier.get(key) for key in keys]
         earlier = self._stored(list(dict.fromkeys(keys)))
         result: list[tuple[str, int] | None] = []
         new: list[tuple[str, int, int, int]] = []
-        for key, (_, _, file, line) in zip(keys, items, strict=True):
+        for index, (key, (_, _, line)) in enumerate(zip(keys, items, strict=True)):
             where = earlier.get(key)
             result.append(where)
             if where is None:
                 earlier[key] = (file, line)
-                new.append((key, self._file_id(file), line, self._calls))
-        self._insert("INSERT", new)
+                new.append((key, file_id, call, index))
+        db.executemany("INSERT INTO seen (key, file, call, item) VALUES (?, ?, ?, ?)", new)
+        db.execute("COMMIT")
         return result
-
-    def _insert(self, verb: str, rows: list[tuple[str, int, int, int]]) -> None:
-        self._db.execute("BEGIN")
-        self._db.executemany(f"{verb} INTO seen (key, file, line, call) VALUES (?, ?, ?, ?)", rows)
-        self._db.execute("COMMIT")
 
     def _stored(self, keys: list[str], unless_call: int | None = None) -> dict[str, tuple[str, int]]:
         """Return where each of `keys` (distinct) stored was first seen, leaving out those stored by call
         number `unless_call`."""
         found: dict[str, tuple[str, int]] = {}
+        lines: dict[int, list[int]] = {}  # of the calls met, read once each
         for start in range(0, len(keys), _CHUNK):
             chunk = keys[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
-            query = f"SELECT key, file, line, call FROM seen WHERE key IN ({marks})"  # noqa: S608
-            for key, file, line, call in self._db.execute(query, chunk):
-                if call != unless_call:
-                    found[key] = (self._files[file], line)
+            query = f"SELECT key, file, call, item FROM seen WHERE key IN ({marks})"  # noqa: S608
+            for key, file, call, item in self._db.execute(query, chunk).fetchall():
+                if call == unless_call:
+                    continue
+                if call not in lines:
+                    (text,) = self._db.execute("SELECT lines FROM calls WHERE call = ?", (call,)).fetchone()
+                    lines[call] = json.loads(text)
+                found[key] = (self._files[file], lines[call][item])
         return found
 
     def _file_id(self, file: str) -> int:

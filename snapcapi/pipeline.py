@@ -243,7 +243,8 @@ class Run:
         keep_rows = bool(self.sinks)  # sinks are given each row; without sinks, rows are let go at once
         for chunk in self._batches():
             events = [(i, item) for i, (_, _, item) in enumerate(chunk) if isinstance(item, EncodedEvent)]
-            earlier = seen.first_seen([(e.asset_id, e.event_id, e.file, e.line) for _, e in events])
+            file = chunk[0][0].name  # a chunk's rows come from one source
+            earlier = seen.first_seen(file, [(e.asset_id, e.event_id, e.line) for _, e in events])
             delivered = self._already_delivered([e for _, e in events])
             skipped: dict[int, RowOutcome] = {}
             for (index, event), where in zip(events, earlier, strict=True):
