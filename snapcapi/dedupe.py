@@ -3,9 +3,9 @@
 The ids seen are kept in a private temporary SQLite database, not in a Python set, so that memory stays
 flat however many rows a run reads (SQLite spills to a temporary file past its page cache).
 
-A call's ids usually reach SQLite as one JSON array, which one INSERT reads (`json_each`): binding each id
-as a parameter of its own costs more than twice as much. The call's line numbers are stored once with the
-call, as JSON too, and each id stored points at its place in them; they are read back only for a repeat.
+A call's ids usually reach SQLite as one JSON array, which one INSERT reads (`sqlarray`). The call's line
+numbers are stored once with the call, as JSON too, and each id stored points at its place in them; they
+are read back only for a repeat.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+
+from snapcapi.sqlarray import json_array
 
 _CHUNK = 500  # ids looked up by one SELECT
 
@@ -55,9 +57,8 @@ class SeenIds:
         call, file_id, db = self._calls, self._file_id(file), self._db
         db.execute("BEGIN")
         db.execute("INSERT INTO calls (call, lines) VALUES (?, ?)", (call, json.dumps([i[2] for i in items])))
-        text = json.dumps(keys, ensure_ascii=False)
-        # SQLite's JSON reads "\u0000" as the end of the string: ids with a NUL go one by one.
-        if "\\u0000" not in text and len(set(keys)) == len(keys):
+        text = json_array(keys)  # None when an id holds a NUL: then they go one by one
+        if text is not None and len(set(keys)) == len(keys):
             # The common case, all distinct: add them all; an id there before keeps its first place.
             before = db.total_changes
             db.execute(

@@ -13,12 +13,13 @@ import fcntl
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 
 from snapcapi import spec
 from snapcapi.errors import LedgerError
+from snapcapi.sqlarray import json_array
 
 LEDGER_FILE = "ledger.sqlite3"
 LOCK_FILE = "ledger.lock"
@@ -129,19 +130,27 @@ class Ledger:
         except sqlite3.Error as err:
             raise LedgerError(f"cannot read the delivery ledger {self.path}: {err}") from None
 
-    def record(self, asset_id: str, event_ids: Iterable[str], *, now: float | None = None) -> None:
+    def record(self, asset_id: str, event_ids: Sequence[str], *, now: float | None = None) -> None:
         """Record, in one transaction, that Snap took these events for `asset_id`.
 
         Raises LedgerError when the transaction cannot be committed (a full disk, an I/O error): nothing of
         it is recorded then.
         """
         stamp = int(time.time() if now is None else now)
+        ids = json_array(event_ids)
         try:
             with self._transaction():
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO delivered (asset_id, event_id, delivered_at) VALUES (?, ?, ?)",
-                    ((asset_id, event_id, stamp) for event_id in event_ids),
-                )
+                if ids is not None:
+                    self._db.execute(
+                        "INSERT OR IGNORE INTO delivered (asset_id, event_id, delivered_at)"
+                        " SELECT ?, value, ? FROM json_each(?)",
+                        (asset_id, stamp, ids),
+                    )
+                else:  # an id holds a NUL
+                    self._db.executemany(
+                        "INSERT OR IGNORE INTO delivered (asset_id, event_id, delivered_at) VALUES (?, ?, ?)",
+                        ((asset_id, event_id, stamp) for event_id in event_ids),
+                    )
         except sqlite3.Error as err:
             raise LedgerError(
                 f"cannot record deliveries in the delivery ledger {self.path}: {err}; the events of the last"
