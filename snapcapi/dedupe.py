@@ -3,9 +3,9 @@
 The ids seen are kept in a private temporary SQLite database, not in a Python set, so that memory stays
 flat however many rows a run reads (SQLite spills to a temporary file past its page cache).
 
-A call's ids usually reach SQLite as one JSON array, which one INSERT reads (`sqlarray`). The call's line
-numbers are stored once with the call, as JSON too, and each id stored points at its place in them; they
-are read back only for a repeat.
+A call's ids usually reach SQLite as one JSON array, which one INSERT reads (`sqlarray`). Each id stored
+points at its place in its call; the call's line numbers are stored once with the call (its first line
+when they follow each other, the usual case, else all of them as JSON), and read back only for a repeat.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class SeenIds:
         self._db.execute(
             "CREATE TABLE seen (key TEXT PRIMARY KEY, file INTEGER, call INTEGER, item INTEGER) WITHOUT ROWID"
         )
-        self._db.execute("CREATE TABLE calls (call INTEGER PRIMARY KEY, lines TEXT)")
+        self._db.execute("CREATE TABLE calls (call INTEGER PRIMARY KEY, first INTEGER, lines TEXT)")
         self._files: list[str] = []
         self._file_ids: dict[str, int] = {}
         self._assets: dict[str, int] = {}
@@ -56,7 +56,10 @@ class SeenIds:
         self._calls += 1
         call, file_id, db = self._calls, self._file_id(file), self._db
         db.execute("BEGIN")
-        db.execute("INSERT INTO calls (call, lines) VALUES (?, ?)", (call, json.dumps([i[2] for i in items])))
+        lines = [item[2] for item in items]
+        first = lines[0]
+        listed = None if lines == list(range(first, first + len(lines))) else json.dumps(lines)
+        db.execute("INSERT INTO calls (call, first, lines) VALUES (?, ?, ?)", (call, first, listed))
         text = json_array(keys)  # None when an id holds a NUL: then they go one by one
         if text is not None and len(set(keys)) == len(keys):
             # The common case, all distinct: add them all; an id there before keeps its first place.
@@ -88,7 +91,7 @@ class SeenIds:
         """Return where each of `keys` (distinct) stored was first seen, leaving out those stored by call
         number `unless_call`."""
         found: dict[str, tuple[str, int]] = {}
-        lines: dict[int, list[int]] = {}  # of the calls met, read once each
+        lines: dict[int, list[int] | int] = {}  # of the calls met, read once each: all, or the first
         for start in range(0, len(keys), _CHUNK):
             chunk = keys[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
@@ -97,9 +100,12 @@ class SeenIds:
                 if call == unless_call:
                     continue
                 if call not in lines:
-                    (text,) = self._db.execute("SELECT lines FROM calls WHERE call = ?", (call,)).fetchone()
-                    lines[call] = json.loads(text)
-                found[key] = (self._files[file], lines[call][item])
+                    query = "SELECT first, lines FROM calls WHERE call = ?"
+                    first, listed = self._db.execute(query, (call,)).fetchone()
+                    lines[call] = first if listed is None else json.loads(listed)
+                known = lines[call]
+                line = known + item if isinstance(known, int) else known[item]
+                found[key] = (self._files[file], line)
         return found
 
     def _file_id(self, file: str) -> int:

@@ -94,23 +94,26 @@ _IDS = [f"e{n}" for n in range(8)] + ["a\x00b", "a", 'q"', "back\\slash", "caf\u
     st.lists(
         st.tuples(
             st.sampled_from(["f0.csv", "f1.csv"]),
-            st.lists(st.tuples(st.sampled_from(["P1", "P2"]), st.sampled_from(_IDS)), max_size=8),
+            st.lists(
+                st.tuples(st.sampled_from(["P1", "P2"]), st.sampled_from(_IDS), st.integers(1, 3)), max_size=8
+            ),
         ),
         max_size=6,
     )
 )
 def test_answers_are_those_of_a_dictionary_of_first_places(
-    calls: list[tuple[str, list[tuple[str, str]]]],
+    calls: list[tuple[str, list[tuple[str, str, int]]]],
 ) -> None:
-    """Any sequence of calls, repeats within and across them: the first place of each (asset, id)."""
+    """Any sequence of calls, repeats within and across them, lines in a row or with gaps (invalid rows
+    between): the first place of each (asset, id)."""
     seen = SeenIds()
     first: dict[tuple[str, str], tuple[str, int]] = {}
     try:
         line = 1
         for file, call in calls:
             items = []
-            for asset, event_id in call:
-                line += 1
+            for asset, event_id, step in call:
+                line += step
                 items.append((asset, event_id, line))
             expected = []
             for asset, event_id, at in items:
