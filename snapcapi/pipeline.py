@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import gc
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
-from snapcapi.building import Built, Chunk, read_chunks
+from snapcapi.building import Chunk, read_chunks
 from snapcapi.dedupe import SeenIds
 from snapcapi.events import BuildContext
 from snapcapi.ledger import Ledger
@@ -77,6 +78,15 @@ class RunOptions:
     # Processes building events: 1 (the default), this process only; None, one per CPU (what the command
     # line does). Worker processes re-import the main module: a script needs `if __name__ == "__main__":`.
     workers: int | None = 1
+
+
+class _Batch(NamedTuple):
+    """One chunk's records as the main process has them, in input order."""
+
+    source: Source
+    rows: list[Row] | None  # the rows as read (for the sinks), or None when no sink wants them
+    items: list[EncodedEvent | RowOutcome]  # each record's event, or its INVALID outcome
+    events: list[tuple[int, EncodedEvent]]  # the events, with their places in `items`
 
 
 @dataclass
@@ -170,28 +180,39 @@ class Run:
 
     # -- stages -------------------------------------------------------------------------------------
 
-    def _batches(self) -> Iterator[list[tuple[Source, Row | None, EncodedEvent | RowOutcome]]]:
-        """Yield, chunk by chunk, each record read with its row (None when there are no sinks to give
-        it to) and its event or INVALID outcome, in input order; counts as it goes.
+    def _batches(self) -> Iterator[_Batch]:
+        """Yield, chunk by chunk, the records read: each one's event or INVALID outcome, in input order;
+        counts as it goes.
 
         Stops before the next row once the run is stopped, and right after the row that puts the run over
         `max_invalid`: rows read ahead for the workers beyond that are dropped, as if never read.
         """
-        stop, state, count = self.state.stop, self.state, self._count
+        stop, state, quality = self.state.stop, self.state, self.report.quality
+        user_keys = state.user_keys
         budget = self.options.max_invalid is not None
         for (source, read), (results, parsed) in self.pool.map(self._chunks()):
-            rows = read if read is not None else parsed
-            name = source.name
-            batch: list[tuple[Source, Row | None, EncodedEvent | RowOutcome]] = []
-            for index, built in enumerate(results):
+            file = source.name
+            items: list[EncodedEvent | RowOutcome] = []
+            events: list[tuple[int, EncodedEvent]] = []
+            for line, name, event_id, asset_id, body, errors, warnings, keys in results:
                 if stop.is_set():
                     break
                 state.read += 1
-                batch.append((source, None if rows is None else rows[index], count(name, built)))
+                user_keys[keys] = user_keys.get(keys, 0) + 1
+                if warnings and any(w.field == "event_time" for w in warnings):
+                    quality.stale += 1
+                if body is not None and asset_id is not None and name is not None and event_id is not None:
+                    event = EncodedEvent(file, line, asset_id, name, event_id, body, warnings)
+                    events.append((len(items), event))
+                    items.append(event)
+                else:
+                    state.invalid += 1
+                    items.append(RowOutcome(file, line, Status.INVALID, name, event_id, errors, warnings))
                 if budget and self._over_budget():
                     break
-            if batch:
-                yield batch
+            quality.matchable += len(events)
+            if items:
+                yield _Batch(source, read if read is not None else parsed, items, events)
             if stop.is_set():
                 return
 
@@ -205,20 +226,6 @@ class Run:
             unused=self.report.quality.unused_columns,
             want_rows=bool(self.sinks),
         )
-
-    def _count(self, file: str, built: Built) -> EncodedEvent | RowOutcome:
-        """Count a built record in the quality figures; return its event, or its INVALID outcome."""
-        line, name, event_id, asset_id, body, errors, warnings, user_keys = built
-        quality = self.report.quality
-        counts = self.state.user_keys
-        counts[user_keys] = counts.get(user_keys, 0) + 1
-        if warnings and any(w.field == "event_time" for w in warnings):
-            quality.stale += 1
-        if body is not None and asset_id is not None and name is not None and event_id is not None:
-            quality.matchable += 1
-            return EncodedEvent(file, line, asset_id, name, event_id, body, warnings)
-        self.state.invalid += 1
-        return RowOutcome(file, line, Status.INVALID, name, event_id, errors, warnings)
 
     def _count_user_keys(self) -> None:
         identifiers = self.report.quality.identifiers
@@ -241,24 +248,35 @@ class Run:
 
     def _events(self, seen: SeenIds) -> Iterator[EncodedEvent]:
         keep_rows = bool(self.sinks)  # sinks are given each row; without sinks, rows are let go at once
-        for chunk in self._batches():
-            events = [(i, item) for i, (_, _, item) in enumerate(chunk) if isinstance(item, EncodedEvent)]
-            file = chunk[0][0].name  # a chunk's rows come from one source
-            earlier = seen.first_seen(file, [(e.asset_id, e.event_id, e.line) for _, e in events])
+        report = self.report
+        for source, rows, items, events in self._batches():
+            earlier = seen.first_seen(source.name, [(e.asset_id, e.event_id, e.line) for _, e in events])
             delivered = self._already_delivered([e for _, e in events])
             skipped: dict[int, RowOutcome] = {}
-            for (index, event), where in zip(events, earlier, strict=True):
-                if where is not None:
-                    self.report.quality.duplicates += 1
-                    reason = f"duplicate of {where[0]} line {where[1]} (same event_id)"
-                elif (event.asset_id, event.event_id) in delivered:
-                    reason = "already delivered by an earlier run (the ledger); --resend sends it again"
+            if delivered or any(earlier):
+                for (index, event), where in zip(events, earlier, strict=True):
+                    if where is not None:
+                        report.quality.duplicates += 1
+                        reason = f"duplicate of {where[0]} line {where[1]} (same event_id)"
+                    elif (event.asset_id, event.event_id) in delivered:
+                        reason = "already delivered by an earlier run (the ledger); --resend sends it again"
+                    else:
+                        continue
+                    skipped[index] = outcome_of(
+                        event, Status.SKIPPED, warnings=(Problem("event_id", reason),)
+                    )
+            budget_hit = report.budget_stop is not None
+            if len(events) == len(items) and not (skipped or budget_hit or keep_rows):
+                # The usual chunk: every row valid and new, and no sink to give rows to.
+                if self.sender is not None:
+                    yield from (event for _, event in events)
                 else:
-                    continue
-                skipped[index] = outcome_of(event, Status.SKIPPED, warnings=(Problem("event_id", reason),))
-            budget_hit = self.report.budget_stop is not None
+                    for name, count in Counter(event.event_name for _, event in events).items():
+                        report.count_rows(Status.VALID, name, count)
+                continue
             valid: dict[str, int] = {}  # validate without sinks: rows by event name, counted at once
-            for index, (source, row, item) in enumerate(chunk):
+            for index, item in enumerate(items):
+                row = None if rows is None else rows[index]
                 if isinstance(item, RowOutcome):
                     self._emit(item, source, row)
                 elif index in skipped:
@@ -268,7 +286,7 @@ class Run:
                         outcome_of(
                             item,
                             Status.FAILED,
-                            errors=(Problem("row", "not sent: " + str(self.report.budget_stop)),),
+                            errors=(Problem("row", "not sent: " + str(report.budget_stop)),),
                         ),
                         source,
                         row,
@@ -282,8 +300,8 @@ class Run:
                     if keep_rows:
                         self._pending[(item.file, item.line)] = (source, row)
                     yield item
-            for name, rows in valid.items():
-                self.report.count_rows(Status.VALID, name, rows)
+            for name, count in valid.items():
+                report.count_rows(Status.VALID, name, count)
 
     def _not_sent(self, event: EncodedEvent, reason: str) -> None:
         outcome = outcome_of(event, Status.FAILED, errors=(Problem("row", reason),))

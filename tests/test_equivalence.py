@@ -105,9 +105,16 @@ class Recorder:
 
 
 def run_pipeline(
-    path: Path, *, fast: bool, workers: int, sender: Delivery | None = None, **options: Any
+    path: Path,
+    *,
+    fast: bool,
+    workers: int,
+    sender: Delivery | None = None,
+    sink: bool = True,
+    **options: Any,
 ) -> tuple[RunReport, list[RowOutcome], Run]:
-    """Run the pipeline over `path` and return its report, the outcomes its sink saw, and the run."""
+    """Run the pipeline over `path` and return its report, the outcomes its sink saw (none without a
+    sink), and the run."""
     recorder = Recorder()
     with open_source(SourceSpec(str(path))) as source:
         run = Run(
@@ -115,8 +122,8 @@ def run_pipeline(
             Mapper(MappingConfig()),
             context(fast=fast),
             sender=sender,
-            options=RunOptions(workers=workers, chunk_size=50, **options),
-            sinks=[recorder],
+            options=RunOptions(workers=workers, **{"chunk_size": 50, **options}),
+            sinks=[recorder] if sink else [],
         )
         report = run.execute()
     return report, recorder.outcomes, run
@@ -207,13 +214,15 @@ class Capture:
         return httpx.Response(200, json={"status": "VALID", "reason": "ok"})
 
 
-def upload(path: Path, *, fast: bool, workers: int) -> tuple[RunReport, list[RowOutcome], list[bytes]]:
+def upload(
+    path: Path, *, fast: bool, workers: int, **options: Any
+) -> tuple[RunReport, list[RowOutcome], list[bytes]]:
     capture = Capture(bad={"evt-40", "evt-41"})
     with make_http_client(transport=httpx.MockTransport(capture)) as http:
         client = SnapClient(http, "https://tr.example.test", StaticToken("t"), sleep=lambda _: None)
         # One request at a time and small batches: the bodies come in a fixed order, many of them.
         delivery = Delivery(client, batch_size=37, concurrency=1)
-        report, outcomes, _ = run_pipeline(path, fast=fast, workers=workers, sender=delivery)
+        report, outcomes, _ = run_pipeline(path, fast=fast, workers=workers, sender=delivery, **options)
     return report, outcomes, capture.bodies
 
 
@@ -225,6 +234,21 @@ def test_upload_sends_the_same_bytes_and_reports_the_same(mixed_csv: Path) -> No
     assert fast_outcomes == slow_outcomes
     assert comparable(fast_report) == comparable(slow_report)
     assert {"sent", "rejected"} <= {outcome.status.value for outcome in fast_outcomes}
+
+
+@pytest.mark.parametrize("chunk_size", [1, 3, 50])
+def test_a_run_without_sinks_reports_the_same(mixed_csv: Path, chunk_size: int) -> None:
+    """Without sinks, the main process counts rows a chunk at a time, and a chunk of rows all valid and new
+    all at once (small chunks make many of those): the report is that of a run whose sink sees each row,
+    and upload sends the same bytes."""
+    with_sink = run_pipeline(mixed_csv, fast=True, workers=1, chunk_size=chunk_size)
+    without = run_pipeline(mixed_csv, fast=True, workers=1, chunk_size=chunk_size, sink=False)
+    assert without[1] == []
+    assert comparable(without[0]) == comparable(with_sink[0])
+    sent_with_sink = upload(mixed_csv, fast=True, workers=1, chunk_size=chunk_size)
+    sent_without = upload(mixed_csv, fast=True, workers=1, chunk_size=chunk_size, sink=False)
+    assert sent_without[2] == sent_with_sink[2]
+    assert comparable(sent_without[0]) == comparable(sent_with_sink[0])
 
 
 def reference_events(path: Path) -> Iterator[Event]:
