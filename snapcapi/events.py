@@ -166,8 +166,8 @@ class _Builder(DataParts):
         user: dict[str, Any] = {}
         values = self.values
         encoders = fastpaths.encoders(self.ctx.default_region, self.ctx.fast)
-        for name, key, is_list in _IDENTIFIER_KEYS:
-            raw = values.get(name)
+        for name, key, is_list in _identifiers_among(tuple(values)):
+            raw = values[name]
             if raw is None:
                 continue
             encode = encoders[name]
@@ -198,6 +198,13 @@ class _Builder(DataParts):
                 "no matchable identifier (needs email, phone, mobile ad id, or IP address + user agent)",
             )
         return user
+
+
+@lru_cache(maxsize=256)  # a file's rows have a few shapes: which of its columns are empty
+def _identifiers_among(fields: tuple[str, ...]) -> tuple[tuple[str, str, bool], ...]:
+    """The identifier fields among `fields`, as (field, user_data key, is a list), in `user_data` order."""
+    given = frozenset(fields)
+    return tuple(entry for entry in _IDENTIFIER_KEYS if entry[0] in given)
 
 
 def derive_event_id(payload: Mapping[str, Any]) -> str:

@@ -503,7 +503,8 @@ class _Splitter:
                         start = state.lines
                     lines.append(line)
                     chars += len(line)
-                    if not (line.isspace() if jsonl else line in _LINE_ENDS):
+                    # A blank line is no record (a CSV line is short before it is hashed for the set).
+                    if not (line.isspace() if jsonl else len(line) <= 2 and line in _LINE_ENDS):
                         count += 1
                         left -= 1
                         if count >= max_records or chars >= max_chars or not left:
