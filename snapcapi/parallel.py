@@ -6,10 +6,10 @@
 
 With `workers=1` every chunk is built in the calling process. With more, a run whose input fits in one
 chunk never starts a process: the pool starts when a second chunk turns up, and the first chunk is built
-in the calling process while the workers start. At most `IN_FLIGHT_PER_WORKER * workers` chunks are in
-flight, so memory stays bounded however long the input. A chunk travels as text (a block of the file)
-and comes back as `building.Built` tuples, the events' JSON already encoded: pickling costs little next
-to building.
+in the calling process while the workers start. At most a few chunks per worker are in flight
+(`IN_FLIGHT_PER_WORKER`), so memory stays bounded however long the input. A chunk travels as text (a
+block of the file) and comes back as `building.Built` tuples, the events' JSON already encoded: pickling
+costs little next to building.
 
 Workers start from a clean server process ("forkserver"), never by forking the calling process, which may
 have threads sending requests at the time. They ignore SIGINT: Ctrl-C reaches the whole process group,
@@ -37,10 +37,13 @@ from snapcapi.mapping import Mapper
 
 K = TypeVar("K")
 WATCH_SECONDS = 0.5  # how often a worker checks that the run that started it is still there
-# Chunks queued or being built, per worker. With 2 a worker at times waited for its next chunk while the
-# main process was off the CPU; 4 measured 3.8% faster on the 1M-row benchmark (median of 5, alternating)
-# for 2-3 MB more at the peak: a chunk is about 150 kB of text, and its results (with upload's bodies).
+# Chunks queued or being built, per worker, when they carry no request bodies (validate), and when they
+# do (upload). With 2, a worker at times waited for its next chunk while the main process was off the CPU;
+# 4 measured 2-4% faster on the validate benchmark (1M rows, alternating runs) for 2-3 MB more at the
+# peak. A chunk with bodies holds about 1.5 MB more on its way back: 4 of them took upload's peak on 10M
+# rows from 138 to 148 MB, too near the 150 MB it must stay under, so upload keeps 2.
 IN_FLIGHT_PER_WORKER = 4
+IN_FLIGHT_PER_WORKER_WITH_BODIES = 2
 WORKER_GC_THRESHOLD = 50_000  # allocations between collections of the youngest generation, in a worker
 
 # The one builder of a worker process, made by `_start_worker` from what the pool was given.
@@ -67,6 +70,7 @@ class ChunkPool:
         self._mapper = mapper
         self._ctx = ctx
         self._bodies = bodies
+        self._in_flight = (IN_FLIGHT_PER_WORKER_WITH_BODIES if bodies else IN_FLIGHT_PER_WORKER) * workers
         self._executor: ProcessPoolExecutor | None = None
 
     @property
@@ -122,9 +126,9 @@ class ChunkPool:
         in_flight: deque[tuple[K, Future[BuildResult]]],
         executor: ProcessPoolExecutor,
     ) -> Exception | None:
-        """Submit chunks until `IN_FLIGHT_PER_WORKER * workers` are in flight; return the exception reading
-        raised, if any."""
-        while len(in_flight) < IN_FLIGHT_PER_WORKER * self.workers:
+        """Submit chunks until `IN_FLIGHT_PER_WORKER` per worker are in flight; return the exception
+        reading raised, if any."""
+        while len(in_flight) < self._in_flight:
             try:
                 item = next(source, None)
             except Exception as exc:  # re-raised by map once what was read before it is yielded
