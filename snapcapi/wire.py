@@ -104,5 +104,13 @@ def join_body(events: Sequence[bytes], test_event_code: str | None = None) -> by
 
     The same bytes as `encode_json(build_body(payloads, test_event_code))` for the payloads `events` hold.
     """
+    head = b'{"data":['
     tail = b"]}" if not test_event_code else b'],"test_event_code":' + encode_json(test_event_code) + b"}"
-    return b'{"data":[' + b",".join(events) + tail
+    if not events:
+        return head + tail
+    # One join, the head and tail stuck to the first and last events: a body is up to 2 MB, and adding
+    # them to the joined bytes would copy it twice more.
+    parts = list(events)
+    parts[0] = head + parts[0]
+    parts[-1] = parts[-1] + tail
+    return b",".join(parts)
