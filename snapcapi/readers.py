@@ -503,7 +503,8 @@ class _Splitter:
                         start = state.lines
                     lines.append(line)
                     chars += len(line)
-                    # A blank line is no record (a CSV line is short before it is hashed for the set).
+                    # A blank line is no record. Only a CSV line of two characters or fewer can be one:
+                    # testing the length first spares hashing every line for the set lookup.
                     if not (line.isspace() if jsonl else len(line) <= 2 and line in _LINE_ENDS):
                         count += 1
                         left -= 1
