@@ -194,7 +194,7 @@ class Run:
             file = source.name
             items: list[EncodedEvent | RowOutcome] = []
             events: list[tuple[int, EncodedEvent]] = []
-            for line, name, event_id, asset_id, body, errors, warnings, keys in results:
+            for line, name, event_id, asset_id, body, errors, warnings, keys in results:  # building.Built
                 if stop.is_set():
                     break
                 state.read += 1
