@@ -111,7 +111,9 @@ class _Builder(DataParts):
     """Collects one row's problems while building its payload."""
 
     def __init__(self, values: Mapping[str, Any], ctx: BuildContext) -> None:
-        super().__init__(values)
+        # DataParts.__init__, written out: a builder is made for every row.
+        self.values = values
+        self.errors: list[Problem] = []
         self.ctx = ctx
         self.warnings: list[Problem] = []
 
@@ -171,14 +173,16 @@ class _Builder(DataParts):
             if raw is None:
                 continue
             encode = encoders[name]
-            if not is_list:
+            # One value: a field that is no list, or a list field's text without a separator (the usual
+            # email or phone column), which `split_list` would only have trimmed (as `encode` does).
+            if not is_list or (type(raw) is str and "|" not in raw and "," not in raw and "[" not in raw):
                 try:
                     value = encode(raw if type(raw) is str else str(raw))
                 except IdentifierError as err:
                     self.warn(name, f"dropped: {err}")
                     continue
                 if value is not None:
-                    user[key] = value
+                    user[key] = [value] if is_list else value
                 continue
             encoded: list[str] = []
             for item in split_list(raw):

@@ -57,21 +57,22 @@ def encoders(default_region: str, fast: bool) -> Mapping[str, Callable[[str], st
 
 def _cached_encoder(field: str, default_region: str) -> Callable[[str], str | None]:
     encode = encoder_for(field, default_region)
+    # Refusals, by value: a value refused once is refused the same way every time, without normalizing it
+    # again (a file often has one bad value in many rows: "N/A" for a zip). Cleared when full.
+    refusals: dict[str, str] = {}
 
-    # One cache a field, keyed by the value alone: a call with one str argument is looked up by the str
-    # itself, with no key tuple to make and hash. A refusal is cached too, as its message: the same value
-    # is refused the same way every time.
-    @lru_cache(maxsize=CACHE_SIZE)
-    def outcome(raw: str) -> tuple[str | None, str | None]:
+    def encode_uncached(raw: str) -> str | None:
+        message = refusals.get(raw)
+        if message is not None:
+            raise IdentifierError(message)
         try:
-            return encode(raw), None
+            return encode(raw)
         except IdentifierError as err:
-            return None, str(err)
+            if len(refusals) >= CACHE_SIZE:
+                refusals.clear()
+            refusals[raw] = str(err)
+            raise
 
-    def encode_one(raw: str) -> str | None:
-        value, error = outcome(raw)
-        if error is not None:
-            raise IdentifierError(error)
-        return value
-
-    return encode_one
+    # The cache itself is the encoder: a hit is one C call, keyed by the str alone. An exception is never
+    # cached by lru_cache; `refusals` remembers those.
+    return lru_cache(maxsize=CACHE_SIZE)(encode_uncached)

@@ -27,6 +27,8 @@ def parse_event_time(value: Any, timezone: tzinfo = UTC, now: int = 0) -> int:
     Numbers above `spec.MILLISECONDS_THRESHOLD` are read as milliseconds. Raises ValueError with a message
     that can be shown to the user.
     """
+    if type(value) is str:  # the common case, tested first
+        return _from_text(value.strip(), timezone, now)
     if isinstance(value, bool):
         raise ValueError("expected a time, got true/false")
     if isinstance(value, int) and abs(value) > 10**18:  # float() of a huge JSON integer overflows
@@ -35,7 +37,11 @@ def parse_event_time(value: Any, timezone: tzinfo = UTC, now: int = 0) -> int:
         return _from_number(float(value))
     if not isinstance(value, str):
         raise ValueError(f"expected a time, got {type(value).__name__}")
-    text = value.strip()
+    return _from_text(value.strip(), timezone, now)
+
+
+def _from_text(text: str, timezone: tzinfo, now: int) -> int:
+    """`parse_event_time` of trimmed text."""
     if len(text) > 10 and text[10] in "T " and text[:4].isdigit():
         # A date and a time (the common case): not a number, a relative time nor a date alone.
         return _from_iso(text, timezone)

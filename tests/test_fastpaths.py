@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from snapcapi import phone
 from snapcapi.emulator_quick import plainly_valid_prefix
 from snapcapi.emulator_rules import VALID, check_event
-from snapcapi.fastpaths import CACHED_FIELDS, encode_fast, encode_reference
+from snapcapi.fastpaths import CACHE_SIZE, CACHED_FIELDS, encode_fast, encode_reference
 from snapcapi.identifiers import IdentifierError, sha256_hex
 from snapcapi.mapping import Mapper, MappingConfig
 from snapcapi.model import Row
@@ -145,6 +145,17 @@ def test_cached_identifiers_encode_as_the_reference(field: str, raw: str) -> Non
     expected = outcome(encode_reference, field, raw, "US")
     assert outcome(encode_fast, field, raw, "US") == expected
     assert outcome(encode_fast, field, raw, "US") == expected  # now from the cache
+
+
+def test_refusals_stay_the_reference_s_once_their_cache_was_full() -> None:
+    """More distinct refused values than a cache holds (it is cleared when full): each is still refused
+    with the reference's message, the first one again too."""
+    values = ["!" * (i + 1) for i in range(CACHE_SIZE + 10)]  # no name is left once normalized
+    expected = outcome(encode_reference, "last_name", values[0], "US")
+    assert expected[0] == "error"
+    for raw in [*values, values[0]]:
+        expected = outcome(encode_reference, "last_name", raw, "US")
+        assert outcome(encode_fast, "last_name", raw, "US") == expected
 
 
 def test_a_cached_value_is_the_sha256_of_the_normalized_value() -> None:
