@@ -8,7 +8,6 @@ message and a code, unexpected ones still crash loudly. `cli.py` turns flags int
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import sys
@@ -19,9 +18,10 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from enum import IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from snapcapi import malloc
 from snapcapi.atomic import is_stream
 from snapcapi.client import (
     AttemptLog,
@@ -121,7 +121,7 @@ class CommandArgs:
 
 def execute(args: CommandArgs) -> int:
     """Run upload or validate; return the exit code. Expected failures become a message and a code."""
-    one_malloc_arena()
+    malloc.tune()
     console = stderr_console(args.quiet)
     secrets: tuple[str, ...] = ()
     broken: InputError | None = None
@@ -370,25 +370,6 @@ def _sender(
         validate=args.remote,
         test_event_code=args.test_event_code,
     )
-
-
-def one_malloc_arena() -> bool:
-    """Have glibc's malloc keep one arena for all threads (as MALLOC_ARENA_MAX=1 would), where it can;
-    return True if it was done.
-
-    glibc gives threads that allocate at once arenas of their own, and an arena keeps what was freed in
-    it. Upload's delivery threads each build request bodies of a MB or two, so their arenas held about
-    10 MB that the process no longer used (measured on a 1M-row upload). Python's threads take turns
-    under the GIL anyway: more arenas buy nothing here. Elsewhere (no glibc) this does nothing.
-    """
-    try:
-        libc = ctypes.CDLL(None)
-        return bool(libc.mallopt(_M_ARENA_MAX, 1))  # 1 on success, 0 for a setting it does not know
-    except (OSError, AttributeError):  # no C library to ask, or no mallopt in it (macOS)
-        return False
-
-
-_M_ARENA_MAX: Final = -8  # glibc's <malloc.h>
 
 
 def _rejects_sink(writer: RejectsWriter) -> Sink:

@@ -31,6 +31,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from types import TracebackType
 from typing import TypeVar
 
+from snapcapi import malloc
 from snapcapi.building import BuildResult, Chunk, ChunkBuilder
 from snapcapi.events import BuildContext
 from snapcapi.mapping import Mapper
@@ -168,6 +169,7 @@ class ChunkPool:
 def _start_worker(mapper: Mapper, ctx: BuildContext, bodies: bool, run_pid: int) -> None:
     global _WORKER_BUILDER
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    malloc.tune()
     threading.Thread(target=_exit_with, args=(run_pid,), name="snapcapi-watch-run", daemon=True).start()
     _WORKER_BUILDER = ChunkBuilder(mapper, ctx, bodies=bodies)
     # Building makes many short-lived objects and no reference cycles: collect the youngest generation
