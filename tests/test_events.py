@@ -512,6 +512,30 @@ def test_several_emails_are_sent_as_a_list_of_hashes(raw: Any, count: int) -> No
     assert em[0] == sha256_hex("a@example.com")
 
 
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    field=st.sampled_from(["email", "phone", "external_id"]),
+    raw=st.one_of(
+        st.text(max_size=30),
+        st.sampled_from([" Person@Example.com ", "+1 (415) 555-0123", "4155550123", "not an email", "  "]),
+    ),
+)
+def test_one_value_of_a_list_field_is_read_as_a_list_of_one(field: str, raw: str) -> None:
+    """A list field's text without separators (read straight, without splitting) gives what the same value
+    as a one-item JSON list gives: the same hashes, or the same warnings and errors."""
+    if any(mark in raw for mark in "|,["):
+        raw = raw.replace("|", "").replace(",", "").replace("[", "")
+    alone = build(row(**{field: raw}), "in.csv", 2, CTX)
+    listed = build(row(**{field: [raw]}), "in.csv", 2, CTX)
+    if isinstance(alone, Event):
+        assert isinstance(listed, Event)
+        assert alone.payload == listed.payload
+    else:
+        assert isinstance(listed, Invalid)
+        assert (alone.errors, alone.user_keys) == (listed.errors, listed.user_keys)
+    assert alone.warnings == listed.warnings
+
+
 def test_invalid_row_lists_the_identifier_keys_that_survived() -> None:
     """Invalid.user_keys says which user_data keys normalized fine (for the quality summary)."""
     assert refused(row(event_name="zzzz", phone="+1 415 555 0123")).user_keys == ("em", "ph")
