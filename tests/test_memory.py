@@ -1,4 +1,4 @@
-"""Tests of snapcapi.malloc, each by the setting's effect on glibc's malloc in a fresh process."""
+"""Tests of snapcapi.memory: each setting by its effect, in a fresh process."""
 
 from __future__ import annotations
 
@@ -10,19 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from snapcapi.malloc import MMAP_THRESHOLD, TRIM_THRESHOLD
+from snapcapi.memory import GC_THRESHOLD, MMAP_THRESHOLD, TRIM_THRESHOLD
 
-pytestmark = pytest.mark.skipif(
-    sys.platform != "linux" or platform.libc_ver()[0] != "glibc", reason="glibc settings"
+glibc = pytest.mark.skipif(
+    sys.platform != "linux" or platform.libc_ver()[0] != "glibc", reason="a glibc setting"
 )
 
 # A thread allocates from malloc (600-byte objects are past Python's own small object allocator), then
 # glibc's malloc_info lists the arenas ("heaps") the process has.
 _ARENAS = """
 import ctypes, sys, threading
-from snapcapi import malloc
+from snapcapi import memory
 if sys.argv[1] == "tuned":
-    assert malloc.tune()
+    assert memory.tune_malloc()
 kept = []
 thread = threading.Thread(target=lambda: kept.extend(bytes(600) for _ in range(2000)))
 thread.start()
@@ -40,9 +40,9 @@ libc.fclose(ctypes.c_void_p(out))
 # more blocks have an mmap of their own (hblks) once the 1 MB block is held.
 _HEAP = """
 import ctypes, json, sys
-from snapcapi import malloc
+from snapcapi import memory
 if sys.argv[1] == "tuned":
-    assert malloc.tune()
+    assert memory.tune_malloc()
 class Info(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in (
         "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
@@ -75,12 +75,14 @@ def heap(mode: str, freed: int) -> dict[str, int]:
     return result
 
 
+@glibc
 def test_one_arena_keeps_threads_in_the_main_arena(tmp_path: Path) -> None:
     """Without the setting a thread gets an arena of its own; with it, every thread shares one."""
     assert arenas(tmp_path, "default") >= 2
     assert arenas(tmp_path, "tuned") == 1
 
 
+@glibc
 def test_freed_memory_is_kept_for_reuse_up_to_the_trim_threshold() -> None:
     """Out of the box glibc gives back what lies free at the top of the heap past 128 KiB; tuned, it keeps
     what was freed (here 4 MB, under TRIM_THRESHOLD), for the next chunk to reuse without page faults."""
@@ -90,8 +92,21 @@ def test_freed_memory_is_kept_for_reuse_up_to_the_trim_threshold() -> None:
     assert heap("tuned", freed)["keepcost"] >= freed * 0.9
 
 
+@glibc
 def test_request_sized_blocks_come_from_the_heap() -> None:
     """A block of 1 MB (a request body) gets an mmap of its own out of the box, not once tuned."""
     assert MMAP_THRESHOLD > 1024 * 1024
     assert heap("default", 0)["mmaps"] == 1
     assert heap("tuned", 0)["mmaps"] == 0
+
+
+def test_collect_less_collects_the_youngest_generation_less_often_and_freezes_the_rest() -> None:
+    """A worker or emulator process: a collection every GC_THRESHOLD allocations, what it held frozen."""
+    code = (
+        "import gc, json; from snapcapi import memory; memory.collect_less();"
+        " print(json.dumps([gc.get_threshold()[0], gc.get_freeze_count()]))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], check=True, timeout=60, capture_output=True)
+    threshold, frozen = json.loads(done.stdout)
+    assert threshold == GC_THRESHOLD > 700
+    assert frozen > 0
