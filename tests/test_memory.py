@@ -12,8 +12,12 @@ import pytest
 
 from snapcapi.memory import GC_THRESHOLD, MMAP_THRESHOLD, TRIM_THRESHOLD
 
-glibc = pytest.mark.skipif(
-    sys.platform != "linux" or platform.libc_ver()[0] != "glibc", reason="a glibc setting"
+_LIBC, _LIBC_VERSION = platform.libc_ver()
+glibc = pytest.mark.skipif(sys.platform != "linux" or _LIBC != "glibc", reason="a glibc setting")
+# The heap tests read glibc's mallinfo2, which came with glibc 2.33.
+mallinfo2 = pytest.mark.skipif(
+    _LIBC != "glibc" or tuple(int(part) for part in _LIBC_VERSION.split(".")[:2]) < (2, 33),
+    reason="needs glibc's mallinfo2 (2.33 or later)",
 )
 
 # A thread allocates from malloc (600-byte objects are past Python's own small object allocator), then
@@ -83,6 +87,7 @@ def test_one_arena_keeps_threads_in_the_main_arena(tmp_path: Path) -> None:
 
 
 @glibc
+@mallinfo2
 def test_freed_memory_is_kept_for_reuse_up_to_the_trim_threshold() -> None:
     """Out of the box glibc gives back what lies free at the top of the heap past 128 KiB; tuned, it keeps
     what was freed (here 4 MB, under TRIM_THRESHOLD), for the next chunk to reuse without page faults."""
@@ -93,6 +98,7 @@ def test_freed_memory_is_kept_for_reuse_up_to_the_trim_threshold() -> None:
 
 
 @glibc
+@mallinfo2
 def test_request_sized_blocks_come_from_the_heap() -> None:
     """A block of 1 MB (a request body) gets an mmap of its own out of the box, not once tuned."""
     assert MMAP_THRESHOLD > 1024 * 1024
