@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 from typer.testing import Result as InProcessResult
 
-from snapcapi.cli import app
+from snapcapi.cli.app import app
 from snapcapi.emulator import LISTENING, Emulator, EmulatorConfig
 
 PREFIX = LISTENING.split("{url}")[0]

@@ -1,4 +1,4 @@
-"""Tests of snapcapi.atomic: whole files or none, owner-only."""
+"""Tests of snapcapi.outputs.atomic: whole files or none, owner-only."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from snapcapi.atomic import AtomicFile, atomic_writer
+from snapcapi.outputs.atomic import AtomicFile, atomic_writer
 
 
 def test_atomic_writer_replaces_the_file_when_the_block_succeeds(tmp_path: Path) -> None:
@@ -101,7 +101,7 @@ def test_a_killed_process_leaves_the_destination_whole(tmp_path: Path) -> None:
     path.write_text("complete old file\n")
     script = (
         "import os, sys\n"
-        "from snapcapi.atomic import AtomicFile\n"
+        "from snapcapi.outputs.atomic import AtomicFile\n"
         "f = AtomicFile(sys.argv[1])\n"
         "f.file.write('partial' * 1000)\n"
         "f.file.flush()\n"

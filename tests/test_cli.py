@@ -10,7 +10,7 @@ from typing import Protocol
 import pytest
 from typer.testing import CliRunner, Result
 
-from snapcapi.cli import app
+from snapcapi.cli.app import app
 from snapcapi.emulator import Emulator, EmulatorConfig
 from snapcapi.spec import EventName
 

@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from snapcapi import __version__
-from snapcapi.client import (
+from snapcapi.errors import AuthError, DeliveryError
+from snapcapi.send.client import (
     Answer,
     AttemptLog,
     EventLog,
@@ -23,7 +24,6 @@ from snapcapi.client import (
     make_http_client,
     redact,
 )
-from snapcapi.errors import AuthError, DeliveryError
 
 API_URL = "https://tr.example.test"
 OAUTH_URL = "https://accounts.example.test/login/oauth2/access_token"

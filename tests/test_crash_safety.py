@@ -26,11 +26,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import snapcapi.cli
-import snapcapi.command
+import snapcapi.cli.app
+import snapcapi.cli.command
 from snapcapi.emulator import Emulator
 from snapcapi.errors import LedgerError
-from snapcapi.ledger import Ledger
+from snapcapi.send.ledger import Ledger
 from tests.conftest import (
     HEADER,
     TOKEN,
@@ -416,10 +416,10 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoRuns]:
         first = space.spawn(*upload_args(emu, path, "--json", "-q"))
         emu.wait_until(lambda s: s["events_kept"] >= BATCH)  # it holds the ledger, and is sending
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(snapcapi.command, "LEDGER_WAIT", SECOND_WAIT)
+            patch.setattr(snapcapi.cli.command, "LEDGER_WAIT", SECOND_WAIT)
             started = time.monotonic()
             second = CliRunner().invoke(
-                snapcapi.cli.app,
+                snapcapi.cli.app.app,
                 upload_args(emu, path, "--state-dir", str(space.state), pixel="px-2"),
                 env={"COLUMNS": "200"},
             )

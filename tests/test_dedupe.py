@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snapcapi.dedupe import SeenIds
+from snapcapi.run.dedupe import SeenIds
 
 
 @pytest.fixture

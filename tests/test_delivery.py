@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snapcapi.client import SnapClient, StaticToken, encode_json, make_http_client
-from snapcapi.delivery import Delivery
 from snapcapi.errors import AuthError, ConfigError
 from snapcapi.model import Event, Problem, RowOutcome, Status
+from snapcapi.send.client import SnapClient, StaticToken, encode_json, make_http_client
+from snapcapi.send.delivery import Delivery
 from snapcapi.spec import ActionSource, EventName
 
 API_URL = "https://tr.example.test"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import typer.main
 
-from snapcapi.cli import app
+from snapcapi.cli.app import app
 from snapcapi.emulator import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -30,7 +30,7 @@ from snapcapi.emulator import (
     main,
     redact,
 )
-from snapcapi.emulator_core import EmulatorCore
+from snapcapi.emulator.core import EmulatorCore
 from snapcapi.spec import (
     EXTINFO_LENGTH,
     MAX_BODY_BYTES,

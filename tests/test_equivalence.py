@@ -21,13 +21,13 @@ from typing import Any
 import httpx
 import pytest
 
-from snapcapi.client import SnapClient, StaticToken, make_http_client
-from snapcapi.delivery import Delivery
-from snapcapi.events import BuildContext, build
-from snapcapi.mapping import Mapper, MappingConfig
+from snapcapi.events.build import BuildContext, build
+from snapcapi.events.mapping import Mapper, MappingConfig
 from snapcapi.model import Event, Row, RowOutcome, RunReport
-from snapcapi.pipeline import Run, RunOptions
-from snapcapi.readers import Source, SourceSpec, open_source
+from snapcapi.read.sources import Source, SourceSpec, open_source
+from snapcapi.run.pipeline import Run, RunOptions
+from snapcapi.send.client import SnapClient, StaticToken, make_http_client
+from snapcapi.send.delivery import Delivery
 from snapcapi.spec import ActionSource
 
 NOW = 1_790_000_000

@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from snapcapi import spec
-from snapcapi.events import Assembled, BuildContext, Invalid, build, derive_event_id, split_list
-from snapcapi.fields import FIELDS
-from snapcapi.identifiers import sha256_hex
+from snapcapi.events.build import Assembled, BuildContext, Invalid, build, derive_event_id, split_list
+from snapcapi.events.fields import FIELDS
+from snapcapi.events.identifiers import sha256_hex
 from snapcapi.model import Event, Problem
 from snapcapi.spec import ActionSource, EventName
 
@@ -902,7 +902,7 @@ def test_derived_event_id_is_the_same_in_another_process() -> None:
     """The id is stable across runs: a fresh interpreter with another hash seed derives the same one."""
     script = (
         "import json,sys\n"
-        "from snapcapi.events import build, BuildContext\n"
+        "from snapcapi.events.build import build, BuildContext\n"
         "values, now = json.loads(sys.argv[1])\n"
         "print(build(values, 'x', 1, BuildContext(now=now, pixel_id='PIXEL-1')).event_id)\n"
     )

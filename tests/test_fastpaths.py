@@ -14,14 +14,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from snapcapi import phone
-from snapcapi.emulator_quick import plainly_valid_prefix
-from snapcapi.emulator_rules import VALID, check_event
-from snapcapi.fastpaths import CACHE_SIZE, CACHED_FIELDS, encode_fast, encode_reference
-from snapcapi.identifiers import IdentifierError, sha256_hex
-from snapcapi.mapping import Mapper, MappingConfig
+from snapcapi.emulator.quick import plainly_valid_prefix
+from snapcapi.emulator.rules import VALID, check_event
+from snapcapi.events import phone
+from snapcapi.events.fastpaths import CACHE_SIZE, CACHED_FIELDS, encode_fast, encode_reference
+from snapcapi.events.identifiers import IdentifierError, sha256_hex
+from snapcapi.events.mapping import Mapper, MappingConfig
+from snapcapi.events.wire import build_body, encode_event, encode_json, join_body
 from snapcapi.model import Row
-from snapcapi.wire import build_body, encode_event, encode_json, join_body
 
 REGIONS = ["US", "GB", "FR", "DE", "IT", "CA", "AU", "IN", "us", "ZZ"]
 COUNTRY_CODES = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)

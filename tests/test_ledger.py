@@ -1,4 +1,4 @@
-"""Tests of snapcapi.ledger: what Snap took, per asset; private files; one run at a time; retention."""
+"""Tests of snapcapi.send.ledger: what Snap took, per asset; private files; one run at a time; retention."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from snapcapi.errors import LedgerError
-from snapcapi.ledger import LEDGER_FILE, LOCK_FILE, RETENTION_SECONDS, Ledger
+from snapcapi.send.ledger import LEDGER_FILE, LOCK_FILE, RETENTION_SECONDS, Ledger
 
 NOW = 1_800_000_000  # 2027-01-15T08:00:00Z
 
@@ -22,7 +22,7 @@ NOW = 1_800_000_000  # 2027-01-15T08:00:00Z
 HOLDER = """
 import sys
 from pathlib import Path
-from snapcapi.ledger import Ledger
+from snapcapi.send.ledger import Ledger
 ledger = Ledger.open(Path(sys.argv[1]), wait=5)
 print("locked", flush=True)
 sys.stdin.read()

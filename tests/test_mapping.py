@@ -1,4 +1,4 @@
-"""Tests of snapcapi.mapping and snapcapi.segment: a row's own columns to snapcapi's canonical fields.
+"""Tests of snapcapi.events.mapping and snapcapi.read.segment: columns to snapcapi's canonical fields.
 
 Covers `--map FIELD=COLUMN`, TOML mapping files ([columns], [constants], [event_names], [settings]),
 automatic column detection, JSON Lines rows in Snap's v3 shape, and Segment track/page calls.
@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from snapcapi.errors import ConfigError
-from snapcapi.events import BuildContext, build
-from snapcapi.fields import FIELDS
-from snapcapi.mapping import Mapper, MappingConfig, load_mapping_file, parse_map_options
+from snapcapi.events.build import BuildContext, build
+from snapcapi.events.fields import FIELDS
+from snapcapi.events.mapping import Mapper, MappingConfig, load_mapping_file, parse_map_options
 from snapcapi.model import Event, Row
-from snapcapi.segment import flatten_segment, is_segment_event
+from snapcapi.read.segment import flatten_segment, is_segment_event
 from snapcapi.spec import EventName
 
 NOW = 1_800_000_000  # 2027-01-15T08:00:00Z

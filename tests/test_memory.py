@@ -1,4 +1,4 @@
-"""Tests of snapcapi.memory: each setting by its effect, in a fresh process."""
+"""Tests of snapcapi.run.memory: each setting by its effect, in a fresh process."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from snapcapi.memory import GC_THRESHOLD, MMAP_THRESHOLD, TRIM_THRESHOLD
+from snapcapi.run.memory import GC_THRESHOLD, MMAP_THRESHOLD, TRIM_THRESHOLD
 
 _LIBC, _LIBC_VERSION = platform.libc_ver()
 glibc = pytest.mark.skipif(sys.platform != "linux" or _LIBC != "glibc", reason="a glibc setting")
@@ -24,7 +24,7 @@ mallinfo2 = pytest.mark.skipif(
 # glibc's malloc_info lists the arenas ("heaps") the process has.
 _ARENAS = """
 import ctypes, sys, threading
-from snapcapi import memory
+from snapcapi.run import memory
 if sys.argv[1] == "tuned":
     assert memory.tune_malloc()
 kept = []
@@ -44,7 +44,7 @@ libc.fclose(ctypes.c_void_p(out))
 # more blocks have an mmap of their own (hblks) once the 1 MB block is held.
 _HEAP = """
 import ctypes, json, sys
-from snapcapi import memory
+from snapcapi.run import memory
 if sys.argv[1] == "tuned":
     assert memory.tune_malloc()
 class Info(ctypes.Structure):
@@ -109,7 +109,7 @@ def test_request_sized_blocks_come_from_the_heap() -> None:
 def test_collect_less_collects_the_youngest_generation_less_often_and_freezes_the_rest() -> None:
     """A worker or emulator process: a collection every GC_THRESHOLD allocations, what it held frozen."""
     code = (
-        "import gc, json; from snapcapi import memory; memory.collect_less();"
+        "import gc, json; from snapcapi.run import memory; memory.collect_less();"
         " print(json.dumps([gc.get_threshold()[0], gc.get_freeze_count()]))"
     )
     done = subprocess.run([sys.executable, "-c", code], check=True, timeout=60, capture_output=True)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from snapcapi.building import BuildResult, Chunk, read_chunks
-from snapcapi.events import BuildContext
-from snapcapi.mapping import Mapper, MappingConfig
-from snapcapi.parallel import IN_FLIGHT_PER_WORKER, ChunkPool
-from snapcapi.readers import SourceSpec, open_source
+from snapcapi.events.build import BuildContext
+from snapcapi.events.mapping import Mapper, MappingConfig
+from snapcapi.read.sources import SourceSpec, open_source
+from snapcapi.run.chunks import BuildResult, Chunk, read_chunks
+from snapcapi.run.workers import IN_FLIGHT_PER_WORKER, ChunkPool
 from snapcapi.spec import ActionSource
 
 CTX = BuildContext(now=1_790_000_000, pixel_id="pixel", default_action_source=ActionSource.OFFLINE)

@@ -1,4 +1,4 @@
-"""Tests of snapcapi.rejects: refused rows written back in the input's format, atomically."""
+"""Tests of snapcapi.outputs.rejects: refused rows written back in the input's format, atomically."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 
 from snapcapi.errors import ConfigError
 from snapcapi.model import Row
-from snapcapi.readers import Source, SourceSpec, open_source
-from snapcapi.rejects import RejectsWriter
+from snapcapi.outputs.rejects import RejectsWriter
+from snapcapi.read.sources import Source, SourceSpec, open_source
 
 
 def opened(tmp_path: Path, name: str, data: bytes) -> tuple[Source, list[Row]]:

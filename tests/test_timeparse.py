@@ -1,4 +1,4 @@
-"""Tests of snapcapi.timeparse: every notation of `event_time` CLI.md accepts, and the ones it refuses."""
+"""Tests of snapcapi.events.times: every notation of `event_time` CLI.md accepts, and the ones it refuses."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from snapcapi import spec, timeparse
-from snapcapi.timeparse import parse_event_time
+from snapcapi import spec
+from snapcapi.events import times
+from snapcapi.events.times import parse_event_time
 
 NOW = 1_800_000_000  # 2027-01-15T08:00:00Z: a fixed "now", so nothing here goes stale
 INSTANT = int(datetime(2026, 11, 20, 14, 3, tzinfo=UTC).timestamp())  # 2026-11-20T14:03:00Z
@@ -202,6 +203,6 @@ def test_the_date_and_time_shortcut_skips_only_forms_that_cannot_match(
     """parse_event_time sends text with a date-and-time shape straight to fromisoformat: no such text is
     a number, a relative time or a date alone, so the other readings never applied to it."""
     text = head + middle + sep + tail
-    assert timeparse._NUMBER.fullmatch(text) is None
-    assert timeparse._RELATIVE.fullmatch(text) is None
-    assert timeparse._DATE.fullmatch(text) is None
+    assert times._NUMBER.fullmatch(text) is None
+    assert times._RELATIVE.fullmatch(text) is None
+    assert times._DATE.fullmatch(text) is None

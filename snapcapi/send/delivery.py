@@ -16,10 +16,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from snapcapi import spec
-from snapcapi.client import Answer, SnapClient
 from snapcapi.errors import AuthError, ConfigError, DeliveryError
+from snapcapi.events.wire import encode_json, join_body
 from snapcapi.model import EncodedEvent, Event, Problem, RowOutcome, Status, outcome_of
-from snapcapi.wire import encode_json, join_body
+from snapcapi.send.client import Answer, SnapClient
 
 INTERRUPTED = "interrupted"
 _SNAP = "snap"  # Problem field of Snap's own reasons

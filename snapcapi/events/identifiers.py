@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
-from snapcapi.normalizers import (
+from snapcapi.events.normalizers import (
     IdentifierError,
     is_sha256,
     normalize_country,

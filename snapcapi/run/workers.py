@@ -30,10 +30,10 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from types import TracebackType
 from typing import TypeVar
 
-from snapcapi import memory
-from snapcapi.building import BuildResult, Chunk, ChunkBuilder
-from snapcapi.events import BuildContext
-from snapcapi.mapping import Mapper
+from snapcapi.events.build import BuildContext
+from snapcapi.events.mapping import Mapper
+from snapcapi.run import memory
+from snapcapi.run.chunks import BuildResult, Chunk, ChunkBuilder
 
 K = TypeVar("K")
 WATCH_SECONDS = 0.5  # how often a worker checks that the run that started it is still there

@@ -24,8 +24,8 @@ import httpx
 
 from snapcapi import __version__
 from snapcapi.errors import AuthError, DeliveryError
+from snapcapi.events.wire import build_body, encode_json, join_body
 from snapcapi.spec import API_VERSION
-from snapcapi.wire import build_body, encode_json, join_body
 
 __all__ = [  # build_body and encode_json live in `wire`; they are named here too, where callers knew them
     "REDACTED",

@@ -15,7 +15,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final, cast
 
-from snapcapi.emulator_core import Answer, EmulatorCore
+from snapcapi.emulator.core import Answer, EmulatorCore
 from snapcapi.spec import MAX_BODY_BYTES
 
 # A body larger than this is not even read to the end: answer 413 and close the connection.

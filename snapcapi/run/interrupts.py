@@ -14,7 +14,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import FrameType
 
-from snapcapi.pipeline import Run
+from snapcapi.run.pipeline import Run
 
 
 @contextmanager

@@ -20,11 +20,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from snapcapi.events import Assembled, BuildContext, assemble
-from snapcapi.mapping import ColumnPlan, Mapper
+from snapcapi.events.build import Assembled, BuildContext, assemble
+from snapcapi.events.mapping import ColumnPlan, Mapper
+from snapcapi.events.wire import encode_event, encode_json
 from snapcapi.model import Problem, Row
-from snapcapi.readers import Block, Layout, Record, Source
-from snapcapi.wire import encode_event, encode_json
+from snapcapi.read.sources import Block, Layout, Record, Source
 
 _FieldsMapper = Callable[[Sequence[str]], dict[str, Any]]
 Built = tuple[

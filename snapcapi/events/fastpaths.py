@@ -18,7 +18,7 @@ from functools import cache, lru_cache
 from types import MappingProxyType
 from typing import Final
 
-from snapcapi.identifiers import IDENTIFIERS, IdentifierError, encode, encoder_for
+from snapcapi.events.identifiers import IDENTIFIERS, IdentifierError, encode, encoder_for
 
 # Fields whose values repeat across rows; a value not seen for a while falls out of the cache.
 CACHED_FIELDS: Final = frozenset({"first_name", "last_name", "gender", "city", "state", "zip", "country"})

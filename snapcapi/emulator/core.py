@@ -1,7 +1,7 @@
 """What the emulator answers, without any socket: routing, faults, credentials and Snap's checks.
 
 `EmulatorCore.handle(method, target, body)` takes one HTTP request and returns an `Answer`. The HTTP server
-in `snapcapi.emulator` is a thin adapter over it; an in-process caller (a test transport, `--sandbox`) can
+in `server` is a thin adapter over it; an in-process caller (a test transport, `--sandbox`) can
 call it directly. What it remembers lives in its `EmulatorStore`; one core serves many threads.
 
 Order of decisions for the events endpoints: latency, then faults (drop, 429, 5xx), then token (401), asset
@@ -23,10 +23,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
 
-from snapcapi.emulator_config import EmulatorConfig
-from snapcapi.emulator_quick import plainly_valid_prefix
-from snapcapi.emulator_rules import VALID, Code, EventCheck, EventError, check_event
-from snapcapi.emulator_store import EmulatorStore
+from snapcapi.emulator.config import EmulatorConfig
+from snapcapi.emulator.quick import plainly_valid_prefix
+from snapcapi.emulator.rules import VALID, Code, EventCheck, EventError, check_event
+from snapcapi.emulator.store import EmulatorStore
 from snapcapi.spec import API_VERSION, MAX_BODY_BYTES, MAX_EVENTS_PER_REQUEST
 
 SERVER_ERRORS: Final = (500, 502, 503)

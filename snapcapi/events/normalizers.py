@@ -16,7 +16,7 @@ from datetime import date
 from types import MappingProxyType
 from typing import Final
 
-from snapcapi import geo, phone
+from snapcapi.events import phone, places
 
 
 class IdentifierError(ValueError):
@@ -146,7 +146,7 @@ def normalize_state(raw: str, default_region: str = "US") -> str:
     Other values (regions outside the US) are lower-cased without punctuation, symbols or whitespace, like
     a city. Raises IdentifierError when no letter or digit is left.
     """
-    code = geo.us_state_code(raw)
+    code = places.us_state_code(raw)
     return code if code is not None else normalize_words(raw)
 
 
@@ -171,10 +171,10 @@ _POSTAL_CODE = re.compile(r"[0-9a-z]+(?:-[0-9a-z]+)*")
 def normalize_country(raw: str, default_region: str = "US") -> str:
     """Return a country as its lower-case ISO 3166-1 alpha-2 code.
 
-    Accepted: alpha-2 and alpha-3 codes, English names and common variants (see `geo.country_code`).
+    Accepted: alpha-2 and alpha-3 codes, English names and common variants (see `places.country_code`).
     Raises IdentifierError for anything else.
     """
-    code = geo.country_code(raw)
+    code = places.country_code(raw)
     if code is None:
         raise IdentifierError("not a known country (write an ISO 3166-1 code or English name)")
     return code

@@ -16,12 +16,13 @@ from datetime import UTC, tzinfo
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from snapcapi import fastpaths, spec
-from snapcapi.eventdata import DataParts, split_list
-from snapcapi.identifiers import IDENTIFIERS, IdentifierError
+from snapcapi import spec
+from snapcapi.events import fastpaths
+from snapcapi.events.data import DataParts, split_list
+from snapcapi.events.identifiers import IDENTIFIERS, IdentifierError
+from snapcapi.events.times import parse_event_time
 from snapcapi.model import Event, Problem
 from snapcapi.spec import ActionSource, EventName, closest_event_name, fold, lookup_event_name
-from snapcapi.timeparse import parse_event_time
 
 __all__ = [  # split_list lives in `eventdata`; it is named here too, where callers knew it
     "ASSET_HINTS",

@@ -1,11 +1,11 @@
 """A local emulator of Snap's Conversions API v3, for users' pipelines, end-to-end tests and `--sandbox`.
 
-    Emulator(config).start()  ->  emulator_http (ThreadingHTTPServer)  ->  EmulatorCore.handle  ->  Answer
-                                                                         ├── emulator_quick (the plain events)
-                                                                         ├── emulator_rules.check_event
-                                                                         └── EmulatorStore
+    Emulator(config).start()  ->  http (ThreadingHTTPServer)  ->  EmulatorCore.handle  ->  Answer
+                                                                         ├── quick (the plain events)
+                                                                         ├── rules.check_event
+                                                                         └── store.EmulatorStore
 
-Settings and their command-line options are in `snapcapi.emulator_config`. This module holds the
+Settings and their command-line options are in `snapcapi.emulator.config`. This module holds the
 `Emulator` object and the command line (`python -m snapcapi.emulator`, mirrored by `snapcapi mock-server`).
 
 Endpoints: `POST /v3/{asset_id}/events`, `POST /v3/{asset_id}/events/validate`,
@@ -22,16 +22,16 @@ import threading
 from types import FrameType, TracebackType
 from typing import Any, Final
 
-from snapcapi import memory
-from snapcapi.emulator_config import (
+from snapcapi.emulator.config import (
     DEFAULT_CONFIG,
     OPTIONS,
     EmulatorConfig,
     EmulatorOption,
     config_from_options,
 )
-from snapcapi.emulator_core import OAUTH_PATH, EmulatorCore
-from snapcapi.emulator_http import make_server, redact
+from snapcapi.emulator.core import OAUTH_PATH, EmulatorCore
+from snapcapi.emulator.http import make_server, redact
+from snapcapi.run import memory
 
 __all__ = [
     "DEFAULT_HOST",
@@ -208,7 +208,3 @@ def main(argv: list[str] | None = None, prog: str = "python -m snapcapi.emulator
     memory.collect_less()
     emulator.serve_forever()
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

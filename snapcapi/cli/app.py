@@ -15,12 +15,12 @@ import typer
 from rich.console import Console
 
 from snapcapi import __version__, spec
-from snapcapi.client import redact
-from snapcapi.command import CommandArgs, ExitCode, execute
+from snapcapi.cli.command import CommandArgs, ExitCode, execute
 from snapcapi.emulator import main as emulator_main
 from snapcapi.errors import SnapcapiError
-from snapcapi.identifiers import IDENTIFIERS, IdentifierError, is_hashed, normalize, sha256_hex
-from snapcapi.report import stderr_console
+from snapcapi.events.identifiers import IDENTIFIERS, IdentifierError, is_hashed, normalize, sha256_hex
+from snapcapi.outputs.report import stderr_console
+from snapcapi.send.client import redact
 from snapcapi.spec import EVENT_ALIASES, EventName
 
 app = typer.Typer(

@@ -18,10 +18,10 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from snapcapi.atomic import AtomicFile
 from snapcapi.errors import OutputError
 from snapcapi.model import FAILURE_SAMPLE, Row, RowOutcome, RunReport, Status
-from snapcapi.readers import Source
+from snapcapi.outputs.atomic import AtomicFile
+from snapcapi.read.sources import Source
 
 UPLOAD_STATUSES = (Status.SENT, Status.INVALID, Status.REJECTED, Status.FAILED, Status.SKIPPED)
 VALIDATE_STATUSES = (Status.VALID, Status.INVALID, Status.REJECTED, Status.SKIPPED)

@@ -21,9 +21,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from snapcapi import memory
-from snapcapi.atomic import is_stream
-from snapcapi.client import (
+from snapcapi.emulator import Emulator, EmulatorConfig
+from snapcapi.errors import AuthError, ConfigError, InputError, LedgerError, OutputError
+from snapcapi.events.build import ASSET_HINTS, BuildContext
+from snapcapi.events.mapping import Mapper, MappingConfig, load_mapping_file, parse_map_options
+from snapcapi.model import RunReport, Status
+from snapcapi.outputs.atomic import is_stream
+from snapcapi.outputs.rejects import RejectsWriter
+from snapcapi.outputs.report import ReportWriter, print_error, progress, render, stderr_console, summary
+from snapcapi.read.sources import Source, SourceSpec, open_source
+from snapcapi.run import memory
+from snapcapi.run.interrupts import stopping
+from snapcapi.run.pipeline import Run, RunOptions, Sink
+from snapcapi.send.client import (
     AttemptLog,
     OAuthToken,
     SnapClient,
@@ -32,18 +42,8 @@ from snapcapi.client import (
     make_http_client,
     redact,
 )
-from snapcapi.delivery import Delivery
-from snapcapi.emulator import Emulator, EmulatorConfig
-from snapcapi.errors import AuthError, ConfigError, InputError, LedgerError, OutputError
-from snapcapi.events import ASSET_HINTS, BuildContext
-from snapcapi.interrupts import stopping
-from snapcapi.ledger import Ledger
-from snapcapi.mapping import Mapper, MappingConfig, load_mapping_file, parse_map_options
-from snapcapi.model import RunReport, Status
-from snapcapi.pipeline import Run, RunOptions, Sink
-from snapcapi.readers import Source, SourceSpec, open_source
-from snapcapi.rejects import RejectsWriter
-from snapcapi.report import ReportWriter, print_error, progress, render, stderr_console, summary
+from snapcapi.send.delivery import Delivery
+from snapcapi.send.ledger import Ledger
 from snapcapi.settings import Settings, resolve
 from snapcapi.spec import ActionSource, lookup_event_name
 

@@ -30,10 +30,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Final
 
-from snapcapi.atomic import AtomicFile
 from snapcapi.errors import ConfigError, OutputError
 from snapcapi.model import Row
-from snapcapi.readers import EXTENSIONS, Source
+from snapcapi.outputs.atomic import AtomicFile
+from snapcapi.read.sources import EXTENSIONS, Source
 
 ERROR_COLUMN: Final = "error"
 

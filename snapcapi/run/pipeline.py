@@ -19,12 +19,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from snapcapi import memory
-from snapcapi.building import Chunk, read_chunks
-from snapcapi.dedupe import SeenIds
-from snapcapi.events import BuildContext
-from snapcapi.ledger import Ledger
-from snapcapi.mapping import Mapper
+from snapcapi.events.build import BuildContext
+from snapcapi.events.mapping import Mapper
 from snapcapi.model import (
     PROBLEM_STATUSES,
     EncodedEvent,
@@ -35,8 +31,12 @@ from snapcapi.model import (
     Status,
     outcome_of,
 )
-from snapcapi.parallel import ChunkPool, default_workers
-from snapcapi.readers import Source
+from snapcapi.read.sources import Source
+from snapcapi.run import memory
+from snapcapi.run.chunks import Chunk, read_chunks
+from snapcapi.run.dedupe import SeenIds
+from snapcapi.run.workers import ChunkPool, default_workers
+from snapcapi.send.ledger import Ledger
 
 # A row's outcome, the source it came from, and the row itself (for the rejects file).
 Sink = Callable[[RowOutcome, Source, Row], None]

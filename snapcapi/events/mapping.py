@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from snapcapi.errors import ConfigError
-from snapcapi.fields import FIELDS, field_for_column
+from snapcapi.events.fields import FIELDS, field_for_column
 from snapcapi.model import Row
-from snapcapi.segment import flatten_segment, is_segment_event
+from snapcapi.read.segment import flatten_segment, is_segment_event
 from snapcapi.spec import EventName, fold, lookup_event_name
 
 # The v3 objects whose keys are read as if they were top-level columns.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from snapcapi.emulator_rules import HASHED_LIST_KEYS, HASHED_SCALAR_KEYS, is_number, is_text
+from snapcapi.emulator.rules import HASHED_LIST_KEYS, HASHED_SCALAR_KEYS, is_number, is_text
 from snapcapi.spec import (
     CURRENCIES,
     MAX_CLOCK_SKEW,

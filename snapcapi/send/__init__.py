@@ -1,0 +1,1 @@
+"""Sending: the HTTP client, batching and retries, and the delivery ledger."""
