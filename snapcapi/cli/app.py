@@ -20,7 +20,7 @@ from snapcapi.emulator import main as emulator_main
 from snapcapi.errors import SnapcapiError
 from snapcapi.events.identifiers import IDENTIFIERS, IdentifierError, is_hashed, normalize, sha256_hex
 from snapcapi.outputs.report import stderr_console
-from snapcapi.send.client import redact
+from snapcapi.send.redact import redact
 from snapcapi.spec import EVENT_ALIASES, EventName
 
 app = typer.Typer(

@@ -33,17 +33,11 @@ from snapcapi.read.sources import Source, SourceSpec, open_source
 from snapcapi.run import memory
 from snapcapi.run.interrupts import stopping
 from snapcapi.run.pipeline import Run, RunOptions, Sink
-from snapcapi.send.client import (
-    AttemptLog,
-    OAuthToken,
-    SnapClient,
-    StaticToken,
-    TokenSource,
-    make_http_client,
-    redact,
-)
+from snapcapi.send.auth import OAuthToken, StaticToken, TokenSource
+from snapcapi.send.client import AttemptLog, SnapClient, make_http_client
 from snapcapi.send.delivery import Delivery
 from snapcapi.send.ledger import Ledger
+from snapcapi.send.redact import redact
 from snapcapi.settings import Settings, resolve
 from snapcapi.spec import ActionSource, lookup_event_name
 

@@ -8,26 +8,26 @@ answer means for each row is `delivery`'s job. Every `httpx` exception is caught
 from __future__ import annotations
 
 import email.utils
-import json
 import math
 import random as _random
-import re
-import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any, Protocol
-from urllib.parse import quote, quote_plus
+from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from snapcapi import __version__
 from snapcapi.errors import AuthError, DeliveryError
 from snapcapi.events.wire import build_body, encode_json, join_body
+from snapcapi.send.answers import Answer, EventLog, read_answer
+from snapcapi.send.auth import OAuthToken, StaticToken, TokenSource
+from snapcapi.send.redact import REDACTED, redact
 from snapcapi.spec import API_VERSION
 
-__all__ = [  # build_body and encode_json live in `wire`; they are named here too, where callers knew them
+__all__ = [  # named here too, where callers knew them: wire, answers, auth, redact
     "REDACTED",
     "USER_AGENT",
     "Answer",
@@ -44,14 +44,6 @@ __all__ = [  # build_body and encode_json live in `wire`; they are named here to
 ]
 
 USER_AGENT = f"snapcapi/{__version__}"
-REDACTED = "REDACTED"
-_REASON_CHARS = 200
-# Refresh an OAuth token this long before it expires, so that no request leaves with a dying token.
-_OAUTH_MARGIN = 60.0
-# (decision) Snap's grant answer usually says expires_in ~3600; assume that when it says nothing usable.
-_OAUTH_DEFAULT_LIFETIME = 3600.0
-_SECRET_PARAM = re.compile(r"((?:access_token|refresh_token|client_secret)=)[^&\s\"'<>#]+", re.IGNORECASE)
-_SECRET_JSON = re.compile(r"(\"(?:access_token|refresh_token|client_secret)\"\s*:\s*\")[^\"]*", re.IGNORECASE)
 
 
 def make_http_client(
@@ -67,178 +59,6 @@ def make_http_client(
         limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         headers={"User-Agent": USER_AGENT},
     )
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """Return `text` with token-like parameters and every given secret (also URL-encoded) replaced."""
-    text = _SECRET_PARAM.sub(rf"\1{REDACTED}", text)
-    text = _SECRET_JSON.sub(rf"\1{REDACTED}", text)
-    forms = {
-        form for secret in secrets if secret for form in (secret, quote(secret, safe=""), quote_plus(secret))
-    }
-    # Longest first, so that a secret containing another is replaced whole.
-    for form in sorted(forms, key=len, reverse=True):
-        text = text.replace(form, REDACTED)
-    return text
-
-
-class TokenSource(Protocol):
-    """Where the access token comes from: a long-lived token, or an OAuth grant."""
-
-    def token(self) -> str:
-        """Return the access token to send now. Raises AuthError or DeliveryError."""
-        ...
-
-    def refresh(self) -> bool:
-        """After a 401: return True if a fresh token was obtained, False if there is nothing to refresh."""
-        ...
-
-    def secrets(self) -> tuple[str, ...]:
-        """Return every secret this source holds, for redaction."""
-        ...
-
-
-class StaticToken:
-    """A long-lived Conversions API token: nothing to refresh."""
-
-    __slots__ = ("_token",)
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def __repr__(self) -> str:
-        return f"StaticToken({REDACTED})"
-
-    def token(self) -> str:
-        """Return the token."""
-        return self._token
-
-    def refresh(self) -> bool:
-        """Return False: a long-lived token cannot be refreshed."""
-        return False
-
-    def secrets(self) -> tuple[str, ...]:
-        """Return the token."""
-        return (self._token,)
-
-
-class OAuthToken:
-    """Short-lived access tokens from Snap's OAuth refresh-token grant (SPEC section 2). Thread-safe."""
-
-    def __init__(
-        self,
-        http: httpx.Client,
-        oauth_url: str,
-        client_id: str,
-        client_secret: str,
-        refresh_token: str,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._http = http
-        self._url = oauth_url
-        self._host = httpx.URL(oauth_url).host or "the OAuth server"
-        self._client_id = client_id
-        self._client_secret = client_secret
-        self._refresh_token = refresh_token
-        self._clock = clock
-        self._access: str | None = None
-        self._refresh_at = 0.0
-        # Every secret ever held: a replaced one may still sit in a message being built by another thread.
-        self._secrets = {client_secret, refresh_token}
-        # Several requests are in flight at once; one grant at a time, and everyone waits for it.
-        self._lock = threading.Lock()
-
-    def __repr__(self) -> str:
-        return f"OAuthToken(client_id={self._client_id!r}, oauth_url={self._url!r})"
-
-    def token(self) -> str:
-        """Return a valid access token, granting a new one when none is held or it is about to expire.
-
-        Raises AuthError if the OAuth server refuses the grant, DeliveryError if it cannot be reached.
-        """
-        with self._lock:
-            if self._access is None or self._clock() >= self._refresh_at:
-                self._grant()
-            assert self._access is not None
-            return self._access
-
-    def refresh(self) -> bool:
-        """Grant a new access token now (Snap said 401) and return True. Raises as `token` does."""
-        with self._lock:
-            self._grant()
-            return True
-
-    def secrets(self) -> tuple[str, ...]:
-        """Return the client secret, refresh tokens and access tokens held so far."""
-        with self._lock:
-            return tuple(self._secrets)
-
-    def _post(self, form: dict[str, str]) -> httpx.Response:
-        try:
-            return self._http.post(self._url, data=form)
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            detail = redact(str(exc) or type(exc).__name__, self._secrets)
-        # Raised outside the handler, so that the httpx exception is not even kept as __context__.
-        raise DeliveryError(f"could not reach the OAuth server {self._host}: {detail}")
-
-    def _grant(self) -> None:
-        form = {
-            "grant_type": "refresh_token",
-            "refresh_token": self._refresh_token,
-            "client_id": self._client_id,
-            "client_secret": self._client_secret,
-        }
-        response = self._post(form)
-        body = _json_object(response)
-        if response.status_code == 429 or response.status_code >= 500:
-            raise DeliveryError(f"the OAuth server {self._host} answered HTTP {response.status_code}")
-        access = body.get("access_token")
-        if response.status_code != 200 or not isinstance(access, str) or not access:
-            described = " ".join(str(body[key]) for key in ("error", "error_description") if body.get(key))
-            detail = redact(described, self._secrets)[:_REASON_CHARS] or "no access token in the answer"
-            raise AuthError(
-                f"the OAuth server {self._host} refused the refresh token (HTTP {response.status_code}: "
-                f"{detail}); check the client id, client secret and refresh token",
-                response.status_code,
-            )
-        self._access = access
-        self._secrets.add(access)
-        rotated = body.get("refresh_token")
-        if isinstance(rotated, str) and rotated:
-            self._refresh_token = rotated
-            self._secrets.add(rotated)
-        lifetime = _number(body.get("expires_in"))
-        if lifetime is None or not math.isfinite(lifetime) or lifetime <= 0:
-            lifetime = _OAUTH_DEFAULT_LIFETIME
-        # A token that lives less than twice the margin is refreshed at half its life instead.
-        self._refresh_at = self._clock() + lifetime - min(_OAUTH_MARGIN, lifetime / 2)
-
-
-@dataclass(frozen=True, slots=True)
-class EventLog:
-    """One entry of `/events/validate`'s `event_logs`: the verdict on the event at `index` of the request."""
-
-    index: int
-    status: str
-    errors: tuple[str, ...]
-    warnings: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """Snap's answer to one request that reached a verdict (2xx, or a 4xx other than 401/403/429)."""
-
-    status_code: int
-    status: str | None
-    reason: str
-    event_index: int | None
-    error_messages: tuple[str, ...]
-    event_logs: tuple[EventLog, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        """True when Snap took the request (HTTP 2xx)."""
-        return 200 <= self.status_code < 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,33 +218,7 @@ class SnapClient:
         return response, None, False
 
     def _answer(self, response: httpx.Response) -> Answer:
-        body = _json_object(response)
-        if not body:
-            text = self._redact(response.text.strip())[:_REASON_CHARS]
-            return Answer(response.status_code, None, text or f"HTTP {response.status_code}", None, ())
-        status = body.get("status")
-        reason = self._redact(str(body.get("reason") or "")) or f"HTTP {response.status_code}"
-        logs = body.get("event_logs")
-        return Answer(
-            status_code=response.status_code,
-            status=status if isinstance(status, str) else None,
-            reason=reason,
-            event_index=_index(body.get("event")),
-            error_messages=tuple(self._redact(m) for m in _messages(body.get("errors"))),
-            event_logs=tuple(self._event_logs(logs)) if isinstance(logs, list) else (),
-        )
-
-    def _event_logs(self, logs: list[Any]) -> Iterable[EventLog]:
-        for entry in logs:
-            index = _index(entry.get("event")) if isinstance(entry, dict) else None
-            if index is None:
-                continue
-            yield EventLog(
-                index=index,
-                status=str(entry.get("status") or ""),
-                errors=tuple(self._redact(m) for m in _messages(entry.get("errors"))),
-                warnings=tuple(self._redact(m) for m in _messages(entry.get("warnings"))),
-            )
+        return read_answer(response, self._redact)
 
     def _describe(self, response: httpx.Response) -> str:
         return f"HTTP {response.status_code}: {self._answer(response).reason}"
@@ -451,44 +245,6 @@ def _host(url: str) -> str:
         return httpx.URL(url).host or url
     except httpx.InvalidURL:
         return url
-
-
-def _json_object(response: httpx.Response) -> dict[str, Any]:
-    """Return the answer's JSON object, or {} when the body is not one."""
-    try:
-        body = response.json()
-    except ValueError:  # JSONDecodeError and undecodable bytes alike
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _index(value: object) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        return None
-
-
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        return None
-
-
-def _messages(value: object) -> Iterable[str]:
-    """Messages from Snap's `errors` ({"codes": [...], "error_msgs": [...]}) or a plain list."""
-    if isinstance(value, dict):
-        value = value.get("error_msgs") or value.get("messages") or []
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list):
-        return ()
-    return tuple(item if isinstance(item, str) else json.dumps(item, ensure_ascii=False) for item in value)
 
 
 def _parse_retry_after(value: str | None, now: float) -> float | None:

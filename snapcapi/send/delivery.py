@@ -19,7 +19,8 @@ from snapcapi import spec
 from snapcapi.errors import AuthError, ConfigError, DeliveryError
 from snapcapi.events.wire import encode_json, join_body
 from snapcapi.model import EncodedEvent, Event, Problem, RowOutcome, Status, outcome_of
-from snapcapi.send.client import Answer, SnapClient
+from snapcapi.send.answers import Answer
+from snapcapi.send.client import SnapClient
 
 INTERRUPTED = "interrupted"
 _SNAP = "snap"  # Problem field of Snap's own reasons
