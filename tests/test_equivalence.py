@@ -24,7 +24,7 @@ import pytest
 from snapcapi.events.build import BuildContext, build
 from snapcapi.events.mapping import Mapper, MappingConfig
 from snapcapi.model import Event, Row, RowOutcome, RunReport
-from snapcapi.read.sources import Source, SourceSpec, open_source
+from snapcapi.read.open import Source, SourceSpec, open_source
 from snapcapi.run.pipeline import Run, RunOptions
 from snapcapi.send.client import SnapClient, StaticToken, make_http_client
 from snapcapi.send.delivery import Delivery

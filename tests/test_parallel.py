@@ -12,7 +12,7 @@ import pytest
 
 from snapcapi.events.build import BuildContext
 from snapcapi.events.mapping import Mapper, MappingConfig
-from snapcapi.read.sources import SourceSpec, open_source
+from snapcapi.read.open import SourceSpec, open_source
 from snapcapi.run.chunks import BuildResult, Chunk, read_chunks
 from snapcapi.run.workers import IN_FLIGHT_PER_WORKER, ChunkPool
 from snapcapi.spec import ActionSource

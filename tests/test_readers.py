@@ -1,4 +1,4 @@
-"""Tests of snapcapi.read.sources: formats, line numbers, bad records as data, bad files as InputError."""
+"""Tests of snapcapi.read open, csv, jsonl: formats, line numbers, bad records as data, bad files refused."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from snapcapi.errors import ConfigError, InputError
 from snapcapi.model import Row
-from snapcapi.read.sources import MAX_RECORD_CHARS, Source, SourceSpec, open_source
+from snapcapi.read.open import MAX_RECORD_CHARS, Source, SourceSpec, open_source
 
 HOSTILE = Path(__file__).parent / "hostile"
 MIB = 1024 * 1024
@@ -484,7 +484,7 @@ def test_unreadable_file_is_an_input_error(tmp_path: Path, monkeypatch: pytest.M
     def refuse(path: str, mode: str) -> Any:
         raise PermissionError(13, "Permission denied", path)
 
-    monkeypatch.setattr("snapcapi.read.sources.open", refuse, raising=False)
+    monkeypatch.setattr("snapcapi.read.open.open", refuse, raising=False)
     with pytest.raises(InputError, match=r"^secret\.csv: permission denied$"):
         read_all("secret.csv")
 

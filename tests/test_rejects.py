@@ -11,7 +11,7 @@ import pytest
 from snapcapi.errors import ConfigError
 from snapcapi.model import Row
 from snapcapi.outputs.rejects import RejectsWriter
-from snapcapi.read.sources import Source, SourceSpec, open_source
+from snapcapi.read.open import Source, SourceSpec, open_source
 
 
 def opened(tmp_path: Path, name: str, data: bytes) -> tuple[Source, list[Row]]:

@@ -29,7 +29,7 @@ from snapcapi.model import RunReport, Status
 from snapcapi.outputs.atomic import is_stream
 from snapcapi.outputs.rejects import RejectsWriter
 from snapcapi.outputs.report import ReportWriter, print_error, progress, render, stderr_console, summary
-from snapcapi.read.sources import Source, SourceSpec, open_source
+from snapcapi.read.open import Source, SourceSpec, open_source
 from snapcapi.run import memory
 from snapcapi.run.interrupts import stopping
 from snapcapi.run.pipeline import Run, RunOptions, Sink

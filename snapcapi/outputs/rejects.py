@@ -33,7 +33,7 @@ from typing import IO, Any, Final
 from snapcapi.errors import ConfigError, OutputError
 from snapcapi.model import Row
 from snapcapi.outputs.atomic import AtomicFile
-from snapcapi.read.sources import EXTENSIONS, Source
+from snapcapi.read.open import EXTENSIONS, Source
 
 ERROR_COLUMN: Final = "error"
 

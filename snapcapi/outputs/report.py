@@ -21,7 +21,7 @@ from rich.table import Table
 from snapcapi.errors import OutputError
 from snapcapi.model import FAILURE_SAMPLE, Row, RowOutcome, RunReport, Status
 from snapcapi.outputs.atomic import AtomicFile
-from snapcapi.read.sources import Source
+from snapcapi.read.open import Source
 
 UPLOAD_STATUSES = (Status.SENT, Status.INVALID, Status.REJECTED, Status.FAILED, Status.SKIPPED)
 VALIDATE_STATUSES = (Status.VALID, Status.INVALID, Status.REJECTED, Status.SKIPPED)

@@ -31,7 +31,7 @@ from snapcapi.model import (
     Status,
     outcome_of,
 )
-from snapcapi.read.sources import Source
+from snapcapi.read.open import Source
 from snapcapi.run import memory
 from snapcapi.run.chunks import Chunk, read_chunks
 from snapcapi.run.dedupe import SeenIds
