@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from snapcapi.errors import InputError
 from snapcapi.model import Row
-from snapcapi.read.open import Block, Source, SourceSpec, open_source
+from snapcapi.read.blocks import Block
+from snapcapi.read.open import Source, SourceSpec, open_source
 
 HOSTILE = Path(__file__).parent / "hostile"
 

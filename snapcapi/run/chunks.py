@@ -24,7 +24,8 @@ from snapcapi.events.build import Assembled, BuildContext, assemble
 from snapcapi.events.mapping import ColumnPlan, Mapper
 from snapcapi.events.wire import encode_event, encode_json
 from snapcapi.model import Problem, Row
-from snapcapi.read.open import Block, Layout, Record, Source
+from snapcapi.read.blocks import Block, Layout, Record
+from snapcapi.read.open import Source
 
 _FieldsMapper = Callable[[Sequence[str]], dict[str, Any]]
 Built = tuple[

@@ -1,0 +1,166 @@
+"""CSV and TSV records as `Row`s: the header, strict quoting, and each record's width and bytes checked.
+
+- Header required. A file with no header at all (empty, or only blank lines) is an InputError; a header
+  with no rows gives zero rows. Empty (or blank) and duplicate column names are an InputError. Names are
+  kept exactly as written.
+- Quoting is strict (text after a closing quote is an error row); a TSV is read with the same quoting rules
+  as a CSV (Excel writes TSV that way).
+- Lines end at `\\n`, `\\r\\n` or a lone `\\r` (old Mac files); the line numbers count them the same way.
+- A record whose quoted field runs past the cap is cut there (an unbalanced quote), as an error row.
+  The C csv parser also has a process-wide field limit (`csv.field_size_limit`, 128 KiB by default); it
+  must be at least that bound, so `widen_field_limit` raises it to the cap when it is lower and never
+  lowers it. That is the only global state touched: raising it only widens what csv accepts, and the
+  records are bounded by this module's own check, not by that limit.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Generator, Iterator
+from typing import Protocol
+
+from snapcapi.errors import InputError
+from snapcapi.model import Row
+from snapcapi.read.lines import STREAM_ERRORS, LineState, describe, line_problem, size_text, skip_rest_of_line
+
+
+class CsvReader(Protocol):
+    """What `csv.reader` returns (the csv module does not export its type)."""
+
+    @property
+    def line_num(self) -> int: ...
+
+    def __iter__(self) -> Iterator[list[str]]: ...
+
+    def __next__(self) -> list[str]: ...
+
+
+def readable(text: str) -> bool:
+    """True when no line of `text` is an error row for its bytes (`line_problem`): no NUL, and no byte
+    that is not UTF-8 (decoded with surrogateescape to a lone surrogate, which UTF-8 cannot encode)."""
+    if "\0" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def csv_reader(lines: Iterator[str], delimiter: str) -> CsvReader:
+    return csv.reader(
+        lines, delimiter=delimiter, quotechar='"', doublequote=True, skipinitialspace=False, strict=True
+    )
+
+
+def widen_field_limit(cap: int) -> None:
+    """Raise the csv module's field limit (process-wide) to `cap` if it is lower; never lower it."""
+    if csv.field_size_limit() < cap:
+        csv.field_size_limit(cap)
+
+
+def csv_lines(readline: Callable[[int], str], state: LineState, cap: int) -> Iterator[str]:
+    """Yield the physical lines for the csv parser, counting them and checking each one's bytes.
+
+    A problem is noted in `state` instead of raised, and the line is still fed (or replaced by one with the
+    same effect on quoting), so that the parser keeps the record boundaries right.
+    """
+    while line := readline(cap):
+        state.lines += 1
+        if len(line) >= cap and line[-1] != "\n":
+            quotes = skip_rest_of_line(readline, line, cap)
+            if state.problem is None:
+                state.problem = f"line {state.lines}: longer than {size_text(cap)}; the record was skipped"
+            # An odd number of quotes opened or closed a quoted field: feed one quote to do the same.
+            line = '"\n' if quotes % 2 else "\n"
+        elif (not line.isascii() or "\0" in line) and state.problem is None:
+            state.problem = line_problem(line, state.lines)
+        state.record += len(line)
+        if state.record > cap:
+            # Only a quoted field spans lines: this one never closed. Close it, and resync at the next line.
+            if state.problem is None:
+                state.problem = (
+                    f"line {state.lines}: a quoted field is still open after {size_text(cap)}"
+                    " (an unbalanced quote?); the record was skipped up to here"
+                )
+            line = '"\n'
+        yield line
+
+
+def read_header(name: str, reader: Iterator[list[str]], state: LineState) -> list[str]:
+    """Return the first non-blank record as the column names. Raises InputError if there is none, or if it
+    cannot be read, or names a column twice or not at all."""
+    while True:
+        state.record = 0
+        start = state.lines + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            raise InputError(f"{name}: empty file, no header row") from None
+        except csv.Error as error:
+            detail = state.problem or _csv_message(error, start, state.lines)
+            raise InputError(f"{name}: the header row cannot be read: {detail}") from None
+        except STREAM_ERRORS as error:
+            raise InputError(f"{name}: {describe(error)}") from None
+        if state.problem is not None:
+            hint = "; is it UTF-16 or binary? save it as UTF-8 text" if "NUL" in state.problem else ""
+            raise InputError(f"{name}: the header row cannot be read: {state.problem}{hint}")
+        if fields:
+            break
+    state.record = 0
+    empty = [str(i) for i, column in enumerate(fields, 1) if not column.strip()]
+    if len(empty) == 1:
+        raise InputError(f"{name}: header column {empty[0]} has no name")
+    if empty:
+        raise InputError(f"{name}: header columns {', '.join(empty)} have no name")
+    if len(set(fields)) < len(fields):
+        repeated = sorted({c for c in fields if fields.count(c) > 1})
+        raise InputError(f"{name}: the header repeats column names: {', '.join(repeated)}")
+    return fields
+
+
+def csv_rows(
+    name: str, reader: Iterator[list[str]], state: LineState, columns: list[str]
+) -> Generator[Row, None, None]:
+    width = len(columns)
+    start = state.lines + 1  # the line the next record starts on
+    try:
+        while True:
+            try:
+                for fields in reader:
+                    if state.problem is not None:
+                        yield Row(name, start, {}, state.problem)
+                        state.problem = None
+                    elif len(fields) == width:
+                        yield Row(name, start, dict(zip(columns, fields, strict=False)))  # length checked
+                    elif fields:  # [] is a blank line
+                        yield Row(name, start, {}, width_message(start, len(fields), width))
+                    state.record = 0
+                    start = state.lines + 1
+                return
+            except csv.Error as error:
+                yield Row(name, start, {}, state.problem or _csv_message(error, start, state.lines))
+                state.problem = None
+                state.record = 0
+                start = state.lines + 1
+    except STREAM_ERRORS as error:
+        raise InputError(f"{name}: {describe(error)} after line {start - 1}") from None
+
+
+def width_message(line: int, fields: int, width: int) -> str:
+    return f"line {line}: {fields} fields, but the header has {width} columns"
+
+
+def _csv_message(error: csv.Error, start: int, line: int) -> str:
+    text = str(error)
+    if text == "unexpected end of data":
+        return (
+            f"line {start}: a quoted field never closes (an unbalanced quote?); lines {start}-{line} skipped"
+        )
+    if text.endswith("expected after '\"'"):
+        return f"line {line}: text after a closing quote; quote the whole field, doubling quotes inside it"
+    if text.startswith("field larger than field limit"):
+        return f"line {start}: a field is longer than {size_text(csv.field_size_limit())}"
+    return f"line {line}: {text}"
