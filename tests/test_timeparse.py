@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -206,3 +207,30 @@ def test_the_date_and_time_shortcut_skips_only_forms_that_cannot_match(
     assert times._NUMBER.fullmatch(text) is None
     assert times._RELATIVE.fullmatch(text) is None
     assert times._DATE.fullmatch(text) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "zone", "expected"),
+    [
+        (datetime(2026, 11, 20, 14, 3, tzinfo=UTC), UTC, INSTANT),
+        (datetime(2026, 11, 20, 15, 3, tzinfo=timezone(timedelta(hours=1))), NEW_YORK_WINTER, INSTANT),
+        (datetime(2026, 11, 20, 9, 3), NEW_YORK_WINTER, INSTANT),
+        (datetime(2026, 11, 20, 14, 3), UTC, INSTANT),
+        (date(2026, 11, 20), UTC, MIDNIGHT),
+        (date(2026, 11, 20), NEW_YORK_WINTER, MIDNIGHT + 5 * 3600),
+        (Decimal(INSTANT), UTC, INSTANT),
+        (Decimal(INSTANT * 1000 + 999), UTC, INSTANT),
+        (Decimal("1795701780.5"), UTC, 1795701780),
+    ],
+)
+def test_typed_values_of_parquet_and_spark_are_read(raw: Any, zone: tzinfo, expected: int) -> None:
+    """Timestamps, dates and decimals (what Parquet and Spark columns hold) read as their text would: an
+    aware datetime by its offset, a naive one and a date in the given time zone, a Decimal as a number."""
+    assert parse_event_time(raw, zone) == expected
+
+
+@pytest.mark.parametrize("raw", [Decimal("NaN"), Decimal("-1"), Decimal("0"), Decimal("Infinity")])
+def test_decimal_that_is_no_positive_number_is_refused(raw: Decimal) -> None:
+    """A Decimal is held to the rules of any number: positive and finite."""
+    with pytest.raises(ValueError, match=r"^a Unix time must be a positive number"):
+        parse_event_time(raw, now=NOW)

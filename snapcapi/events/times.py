@@ -1,4 +1,5 @@
-"""Reading `event_time`: ISO 8601 (with or without offset), a date alone, Unix seconds or milliseconds.
+"""Reading `event_time`: ISO 8601 (with or without offset), a date alone, Unix seconds or milliseconds,
+and the typed values of Parquet files and Spark DataFrames (`datetime`, `date`, `Decimal`).
 
 Also `now` and `now-<N><s|m|h|d>` (`now-90m`, `now-2d`): times relative to the run, for test fixtures and
 the bundled samples, which would otherwise fall out of Snap's 37-day window.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, date, datetime, tzinfo
+from decimal import Decimal
 from typing import Any
 
 from snapcapi.spec import MILLISECONDS_THRESHOLD
@@ -24,8 +26,9 @@ def parse_event_time(value: Any, timezone: tzinfo = UTC, now: int = 0) -> int:
 
     `now` (Unix seconds) anchors relative times.
 
-    Numbers above `spec.MILLISECONDS_THRESHOLD` are read as milliseconds. Raises ValueError with a message
-    that can be shown to the user.
+    Numbers above `spec.MILLISECONDS_THRESHOLD` are read as milliseconds. A `datetime` is read as text
+    would be (without a time zone, in `timezone`), a `date` as midnight in `timezone`, a `Decimal` as a
+    number. Raises ValueError with a message that can be shown to the user.
     """
     if type(value) is str:  # the common case, tested first
         return _from_text(value.strip(), timezone, now)
@@ -33,8 +36,12 @@ def parse_event_time(value: Any, timezone: tzinfo = UTC, now: int = 0) -> int:
         raise ValueError("expected a time, got true/false")
     if isinstance(value, int) and abs(value) > 10**18:  # float() of a huge JSON integer overflows
         raise ValueError("a Unix time must be a positive number of seconds or milliseconds")
-    if isinstance(value, int | float):
+    if isinstance(value, int | float | Decimal):
         return _from_number(float(value))
+    if isinstance(value, datetime):  # before date: a datetime is a date too
+        return _from_moment(value, timezone)
+    if isinstance(value, date):
+        return int(datetime(value.year, value.month, value.day, tzinfo=timezone).timestamp())
     if not isinstance(value, str):
         raise ValueError(f"expected a time, got {type(value).__name__}")
     return _from_text(value.strip(), timezone, now)
@@ -68,6 +75,10 @@ def _from_iso(text: str, timezone: tzinfo) -> int:
             f"{text[:40]!r} is not a time snapcapi reads: use ISO 8601 (2026-11-20T14:03:00Z),"
             " a date (2026-11-20), or Unix seconds or milliseconds"
         ) from None
+    return _from_moment(moment, timezone)
+
+
+def _from_moment(moment: datetime, timezone: tzinfo) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone)
     return int(moment.timestamp())
