@@ -163,9 +163,11 @@ class RunReport:
             per_event = self.by_event[name] = dict.fromkeys(Status, 0)
         per_event[status] += rows
 
-    def count(self, status: Status) -> int:
-        """Return how many rows ended in `status`."""
-        return self.by_status[status]
+    def count(self, status: Status | str) -> int:
+        """Return how many rows ended in `status`: a `Status`, or its name ("sent", "invalid"...).
+
+        Raises ValueError for a name that is not a status."""
+        return self.by_status[Status(status)]
 
 
 PROBLEM_STATUSES = frozenset({Status.INVALID, Status.REJECTED, Status.FAILED})

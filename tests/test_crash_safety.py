@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+import snapcapi.api
 import snapcapi.cli.app
-import snapcapi.cli.command
 from snapcapi.emulator import Emulator
 from snapcapi.errors import LedgerError
 from snapcapi.send.ledger import Ledger
@@ -416,7 +416,7 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoRuns]:
         first = space.spawn(*upload_args(emu, path, "--json", "-q"))
         emu.wait_until(lambda s: s["events_kept"] >= BATCH)  # it holds the ledger, and is sending
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(snapcapi.cli.command, "LEDGER_WAIT", SECOND_WAIT)
+            patch.setattr(snapcapi.api, "LEDGER_WAIT", SECOND_WAIT)
             started = time.monotonic()
             second = CliRunner().invoke(
                 snapcapi.cli.app.app,

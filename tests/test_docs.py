@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +73,22 @@ def test_the_readme_main_command_uses_a_sample_and_the_sandbox() -> None:
     assert sample is not None
     assert (ROOT / sample.group(0)).is_file()
     assert "--sandbox" in first
+
+
+def test_the_readme_library_example_runs(tmp_path: Path) -> None:
+    """The README's Python example runs as written, from a directory holding the samples, and prints what
+    it says: the sample's counts and the one valid in-memory row."""
+    section = README.split("## As a library", 1)[1].split("\n## ", 1)[0]
+    code = re.findall(r"```python\n(.*?)\n```", section, flags=re.DOTALL)
+    assert len(code) == 1
+    shutil.copytree(ROOT / "samples", tmp_path / "samples")
+    script = tmp_path / "example.py"
+    script.write_text(code[0], encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPCAPI_")}
+    env["SNAPCAPI_STATE_DIR"] = str(tmp_path / "state")
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "4 sent, 5 invalid of 10\n1 valid\n"
+    assert len((tmp_path / "report.jsonl").read_text(encoding="utf-8").splitlines()) == 10

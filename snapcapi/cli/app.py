@@ -1,13 +1,16 @@
-"""The command line: a thin adapter from flags to `command.execute`, the emulator and the helpers.
+"""The command line: a thin adapter from flags to `snapcapi.api`, the emulator and the helpers.
 
-Only this module imports typer. It declares the commands and their options, and turns them into a
-`command.CommandArgs`; `command` runs them and maps every expected failure to an exit code.
+Only this module imports typer. It declares the commands and their options (those `upload` and `validate`
+share, once) and turns them into an `api.Request`; `command` runs it and maps every expected failure to an
+exit code.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,8 +18,8 @@ import typer
 from rich.console import Console
 
 from snapcapi import __version__, spec
-from snapcapi.cli.command import CommandArgs, ExitCode, execute
-from snapcapi.emulator import main as emulator_main
+from snapcapi.api import Request
+from snapcapi.cli.command import ExitCode, Output, execute
 from snapcapi.errors import SnapcapiError
 from snapcapi.events.identifiers import IDENTIFIERS, IdentifierError, is_hashed, normalize, sha256_hex
 from snapcapi.outputs.report import stderr_console
@@ -158,7 +161,69 @@ Verbose = Annotated[
 ]
 
 
+def _shared_options(
+    access_token: AccessToken = None,
+    client_id: ClientId = None,
+    client_secret: ClientSecret = None,
+    refresh_token: RefreshToken = None,
+    pixel_id: PixelId = None,
+    snap_app_id: SnapAppId = None,
+    app_id: AppId = None,
+    api_url: ApiUrl = None,
+    oauth_url: OAuthUrl = None,
+    conversion_type: ConversionType = None,
+    default_region: DefaultRegion = None,
+    state_dir: StateDir = None,
+    env_file: EnvFile = None,
+    event_type: EventType = None,
+    timezone: Timezone = "UTC",
+    map_: MapOption = None,
+    mapping: MappingFile = None,
+    format_: Format = None,
+    delimiter: Delimiter = None,
+    limit: Limit = None,
+    max_invalid: MaxInvalid = None,
+    batch_size: BatchSize = spec.MAX_EVENTS_PER_REQUEST,
+    concurrency: Concurrency = 4,
+    workers: Workers = None,
+    max_retries: MaxRetries = 8,
+    timeout: Timeout = 30.0,
+    report: ReportPath = None,
+    rejects: RejectsPath = None,
+    json_: JsonOutput = False,
+    quiet: Quiet = False,
+    no_progress: NoProgress = False,
+    verbose: Verbose = False,
+) -> None:
+    """The options `upload` and `validate` share, declared once here; `_with_shared_options` adds them to
+    each command after its own."""
+
+
+def _with_shared_options(command: Callable[..., Request]) -> Callable[..., None]:
+    """Return `command` as a Typer command taking its own parameters then the shared options, that runs
+    the request `command` returns with the Output options."""
+    own = inspect.signature(command, eval_str=True).parameters.values()
+    shared = inspect.signature(_shared_options, eval_str=True).parameters.values()
+    parameters = [p for p in own if p.kind is not inspect.Parameter.VAR_KEYWORD] + list(shared)
+
+    def run(**values: Any) -> None:
+        output = Output(
+            json=values.pop("json_"),
+            quiet=values.pop("quiet"),
+            no_progress=values.pop("no_progress"),
+            verbose=values.pop("verbose"),
+        )
+        values["map"], values["format"] = values.pop("map_"), values.pop("format_")
+        raise typer.Exit(execute(command(**values), output))
+
+    run.__name__, run.__doc__ = command.__name__, command.__doc__
+    run.__annotations__ = {p.name: p.annotation for p in parameters}
+    setattr(run, "__signature__", inspect.Signature(parameters))  # what Typer reads the options from  # noqa: B010
+    return run
+
+
 @app.command()
+@_with_shared_options
 def upload(
     files: Files,
     dry_run: Annotated[
@@ -182,51 +247,15 @@ def upload(
             "--no-ledger", help="Neither read nor write the delivery ledger.", rich_help_panel=_SENDING
         ),
     ] = False,
-    access_token: AccessToken = None,
-    client_id: ClientId = None,
-    client_secret: ClientSecret = None,
-    refresh_token: RefreshToken = None,
-    pixel_id: PixelId = None,
-    snap_app_id: SnapAppId = None,
-    app_id: AppId = None,
-    api_url: ApiUrl = None,
-    oauth_url: OAuthUrl = None,
-    conversion_type: ConversionType = None,
-    default_region: DefaultRegion = None,
-    state_dir: StateDir = None,
-    env_file: EnvFile = None,
-    event_type: EventType = None,
-    timezone: Timezone = "UTC",
-    map_: MapOption = None,
-    mapping: MappingFile = None,
-    format_: Format = None,
-    delimiter: Delimiter = None,
-    limit: Limit = None,
-    max_invalid: MaxInvalid = None,
-    batch_size: BatchSize = spec.MAX_EVENTS_PER_REQUEST,
-    concurrency: Concurrency = 4,
-    workers: Workers = None,
-    max_retries: MaxRetries = 8,
-    timeout: Timeout = 30.0,
-    report: ReportPath = None,
-    rejects: RejectsPath = None,
-    json_: JsonOutput = False,
-    quiet: Quiet = False,
-    no_progress: NoProgress = False,
-    verbose: Verbose = False,
-) -> None:
+    **shared: Any,
+) -> Request:
     """Read, validate, normalize, hash, batch and send; print a per-row report."""
-    flags = _flags(locals())
-    args = CommandArgs(
-        files, flags, env_file, event_type, timezone, map_ or [], mapping, format_, delimiter, limit,
-        max_invalid, batch_size, concurrency, max_retries, timeout, report, rejects, json_, quiet,
-        no_progress, verbose, send=not dry_run, sandbox=sandbox, test_event_code=test_event_code,
-        resend=resend, no_ledger=no_ledger, workers=workers,
-    )  # fmt: skip
-    raise typer.Exit(execute(args))
+    own = {"dry_run": dry_run, "sandbox": sandbox, "test_event_code": test_event_code, "resend": resend}
+    return Request.of(files, {**own, "no_ledger": no_ledger, **shared}, send=True)
 
 
 @app.command()
+@_with_shared_options
 def validate(
     files: Files,
     remote: Annotated[
@@ -235,57 +264,10 @@ def validate(
             "--remote", help="Check with Snap's /events/validate test endpoint (needs credentials)."
         ),
     ] = False,
-    access_token: AccessToken = None,
-    client_id: ClientId = None,
-    client_secret: ClientSecret = None,
-    refresh_token: RefreshToken = None,
-    pixel_id: PixelId = None,
-    snap_app_id: SnapAppId = None,
-    app_id: AppId = None,
-    api_url: ApiUrl = None,
-    oauth_url: OAuthUrl = None,
-    conversion_type: ConversionType = None,
-    default_region: DefaultRegion = None,
-    state_dir: StateDir = None,
-    env_file: EnvFile = None,
-    event_type: EventType = None,
-    timezone: Timezone = "UTC",
-    map_: MapOption = None,
-    mapping: MappingFile = None,
-    format_: Format = None,
-    delimiter: Delimiter = None,
-    limit: Limit = None,
-    max_invalid: MaxInvalid = None,
-    batch_size: BatchSize = spec.MAX_EVENTS_PER_REQUEST,
-    concurrency: Concurrency = 4,
-    workers: Workers = None,
-    max_retries: MaxRetries = 8,
-    timeout: Timeout = 30.0,
-    report: ReportPath = None,
-    rejects: RejectsPath = None,
-    json_: JsonOutput = False,
-    quiet: Quiet = False,
-    no_progress: NoProgress = False,
-    verbose: Verbose = False,
-) -> None:
+    **shared: Any,
+) -> Request:
     """Check every row as `upload` would, send nothing, and summarize the data's quality."""
-    flags = _flags(locals())
-    args = CommandArgs(
-        files, flags, env_file, event_type, timezone, map_ or [], mapping, format_, delimiter, limit,
-        max_invalid, batch_size, concurrency, max_retries, timeout, report, rejects, json_, quiet,
-        no_progress, verbose, remote=remote, workers=workers,
-    )  # fmt: skip
-    raise typer.Exit(execute(args))
-
-
-_SETTING_FLAGS = (
-    "access_token", "client_id", "client_secret", "refresh_token", "pixel_id", "snap_app_id", "app_id",
-    "api_url", "oauth_url", "conversion_type", "default_region", "state_dir",
-)  # fmt: skip
-
-
-def _flags(values: dict[str, Any]) -> dict[str, str | None]:
-    return {name: None if values[name] is None else str(values[name]) for name in _SETTING_FLAGS}
+    return Request.of(files, {"remote": remote, **shared}, send=False)
 
 
 @app.command("event-types")
@@ -346,6 +328,8 @@ def hash_(
 def mock_server(ctx: typer.Context) -> None:
     """Serve a local emulator of Snap's v3 events endpoints (for pipelines and tests); --help lists its
     options: --host, --port, accepted tokens and assets, OAuth, latency, 429/5xx/dropped-connection shares."""
+    from snapcapi.emulator import main as emulator_main  # the product needs the emulator only here
+
     raise typer.Exit(emulator_main(list(ctx.args), prog="snapcapi mock-server"))
 
 

@@ -1,0 +1,387 @@
+"""The front door: `upload(*files, **settings)` and `validate(*files, **settings)`, each returning the
+`RunReport`. The command line goes through the same door (`start`, below), and so does every integration.
+
+    import snapcapi
+    report = snapcapi.upload("events.csv", pixel_id="...", access_token="...", report="report.jsonl")
+    report.count("sent")
+
+The keyword settings are the command line's settings and flags with underscores (`pixel_id`, `api_url`,
+`no_ledger`, `workers`...), resolved in the command line's precedence: keyword, then `SNAPCAPI_*`
+environment variable, then `.env`, then the mapping file's `[settings]`. A file is a path (`-` for standard
+input) or an iterable of row dicts, which are read as JSON Lines objects are.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypedDict, Unpack
+
+from snapcapi.errors import ConfigError, InputError, SnapcapiError
+from snapcapi.events.mapping import Mapper, MappingConfig, load_mapping_file, parse_map_options
+from snapcapi.model import Row, RunReport, Status
+from snapcapi.outputs.atomic import is_stream
+from snapcapi.outputs.rejects import RejectsWriter
+from snapcapi.outputs.report import ReportWriter
+from snapcapi.read.open import Source, SourceSpec, open_source
+from snapcapi.run.pipeline import Run, RunOptions, Sink
+from snapcapi.send.client import AttemptLog
+from snapcapi.send.ledger import Ledger
+from snapcapi.send.redact import redact
+from snapcapi.settings import Settings, resolve
+from snapcapi.spec import MAX_EVENTS_PER_REQUEST
+from snapcapi.wiring import Sending, check_fixed_assets, context, sender
+
+# An input: a path (`-`: standard input), or rows already in memory, one mapping of field to value each.
+Input = str | os.PathLike[str] | Iterable[Mapping[str, Any]]
+PathLike = str | os.PathLike[str]
+
+# Seconds a run waits for another run to release the delivery ledger before it stops (ConfigError-like).
+LEDGER_WAIT = 10.0
+SANDBOX_TOKEN = "sandbox-token"  # the in-process emulator's token, not a secret
+SANDBOX_PIXEL_ID = "sandbox-pixel"
+SANDBOX_SNAP_APP_ID = "sandbox-snap-app"
+SANDBOX_APP_ID = "123456789"
+
+# The settings resolved by `settings.resolve` (keyword, environment, .env, mapping file).
+SETTING_NAMES = (
+    "access_token", "client_id", "client_secret", "refresh_token", "pixel_id", "snap_app_id", "app_id",
+    "api_url", "oauth_url", "conversion_type", "default_region", "state_dir",
+)  # fmt: skip
+
+
+class CommonSettings(TypedDict, total=False):
+    """The keyword settings of both `upload` and `validate`: the command line's options, underscored."""
+
+    access_token: str
+    client_id: str
+    client_secret: str
+    refresh_token: str
+    pixel_id: str
+    snap_app_id: str
+    app_id: str
+    api_url: str
+    oauth_url: str
+    conversion_type: str
+    default_region: str
+    state_dir: PathLike
+    env_file: PathLike
+    event_type: str
+    timezone: str
+    map: Iterable[str] | Mapping[str, str]  # FIELD=COLUMN strings, or {field: column}
+    mapping: PathLike
+    format: str
+    delimiter: str
+    limit: int
+    max_invalid: float
+    batch_size: int
+    concurrency: int
+    workers: int  # processes building events (default: one per CPU; 1: this process only)
+    max_retries: int
+    timeout: float
+    report: PathLike
+    rejects: PathLike
+
+
+class UploadSettings(CommonSettings, total=False):
+    """The keyword settings of `upload`."""
+
+    dry_run: bool
+    sandbox: bool
+    test_event_code: str
+    resend: bool
+    no_ledger: bool
+
+
+class ValidateSettings(CommonSettings, total=False):
+    """The keyword settings of `validate`."""
+
+    remote: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One `upload` or `validate` as asked for, before the settings are resolved.
+
+    `flags` holds the `SETTING_NAMES` given as arguments (None when not given). `send`: upload (False:
+    validate, locally unless `remote`).
+    """
+
+    files: tuple[Input, ...]
+    flags: Mapping[str, str | None]
+    env_file: Path | None = None
+    event_type: str | None = None
+    timezone: str = "UTC"
+    maps: tuple[str, ...] = ()
+    mapping: Path | None = None
+    format: str | None = None
+    delimiter: str | None = None
+    limit: int | None = None
+    max_invalid: float | None = None
+    batch_size: int = MAX_EVENTS_PER_REQUEST
+    concurrency: int = 4
+    workers: int | None = None  # None: one per CPU
+    max_retries: int = 8
+    timeout: float = 30.0
+    report: Path | None = None
+    rejects: Path | None = None
+    send: bool = False
+    remote: bool = False
+    sandbox: bool = False
+    test_event_code: str | None = None
+    resend: bool = False
+    no_ledger: bool = False
+
+    @classmethod
+    def of(cls, files: Iterable[Input], settings: Mapping[str, Any], *, send: bool) -> Request:
+        """Return the request of `upload` (`send`) or `validate` called with `settings` as keywords.
+
+        Raises TypeError for a keyword the command does not take, ConfigError for a value out of range.
+        """
+        command = "upload" if send else "validate"
+        allowed = (UploadSettings if send else ValidateSettings).__optional_keys__
+        for name in settings:
+            if name not in allowed:
+                raise TypeError(f"{command}() got an unexpected keyword argument {name!r}")
+        values = {name: value for name, value in settings.items() if value is not None}
+        flags = {name: _text(values.pop(name, None)) for name in SETTING_NAMES}
+        for name in ("env_file", "mapping", "report", "rejects"):
+            if name in values:
+                values[name] = Path(values[name])
+        given = values.pop("map", ())
+        maps = tuple(f"{k}={v}" for k, v in given.items()) if isinstance(given, Mapping) else tuple(given)
+        for name, (low, high) in _RANGES.items():
+            value = values.get(name)
+            if value is not None and not (low <= value <= high):
+                raise ConfigError(f"{name} {value!r} is not between {low} and {high}")
+        send = send and not values.pop("dry_run", False)
+        return cls(tuple(files), flags, maps=maps, send=send, **values)
+
+
+_RANGES: dict[str, tuple[float, float]] = {
+    "limit": (1, float("inf")),
+    "max_invalid": (0.0, 1.0),
+    "batch_size": (1, MAX_EVENTS_PER_REQUEST),
+    "concurrency": (1, 64),
+    "workers": (1, 64),
+    "max_retries": (0, 50),
+    "timeout": (0.1, float("inf")),
+}
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def upload(*files: Input, **settings: Unpack[UploadSettings]) -> RunReport:
+    """Read, check, normalize, hash, batch and send every row of `files`; return the run's report.
+
+    Every row ends in one status (`report.count("sent")`, "invalid", "rejected", "failed", "skipped").
+    Rows Snap refused are in the report, not raised. Raises ConfigError (settings, credentials, mapping),
+    InputError (a file that cannot be read), LedgerError, OutputError, AuthError (credentials refused
+    before any row was sent); messages never hold the token.
+    """
+    return _finish(Request.of(files, settings, send=True))
+
+
+def validate(*files: Input, **settings: Unpack[ValidateSettings]) -> RunReport:
+    """Check every row of `files` as `upload` would, send nothing (or, with `remote=True`, only to Snap's
+    validation endpoint), and return the report (`report.count("valid")`). Raises as `upload` does."""
+    return _finish(Request.of(files, settings, send=False))
+
+
+def _finish(request: Request) -> RunReport:
+    with start(request) as job:
+        report = job.execute()
+    if job.broken is not None:  # the report and rejects files were written first, as the CLI does
+        raise job.broken
+    return report
+
+
+class Job:
+    """An `upload` or `validate` ready to run: settings resolved, inputs opened, outputs started."""
+
+    def __init__(self, run: Run, halt: threading.Event, temporaries: list[Path], secrets: tuple[str, ...]):
+        self.run = run
+        self.halt = halt  # set by `stop`: no more retries, no more waits between them
+        self.temporaries = temporaries  # report and rejects files being written, until the run ends
+        self.secrets = secrets
+        self.broken: InputError | None = None  # the input that broke off part-way, if one did
+
+    @property
+    def report(self) -> RunReport:
+        """The report so far (complete once `execute` returns)."""
+        return self.run.report
+
+    def stop(self) -> None:
+        """Stop reading; requests in flight finish and are recorded. Safe to call from a signal handler."""
+        self.run.stop()
+        self.halt.set()
+
+    def execute(self, watch: Sink | None = None) -> RunReport:
+        """Run every row to one outcome and return the report; `watch` is given each row's outcome too.
+
+        An input that breaks off part-way (a truncated gzip) ends the run with the outcomes of the rows
+        before it and what was sent recorded; the error is kept in `broken`, for the caller to raise once
+        the report files are written.
+        """
+        if watch is not None:
+            self.run.sinks = [*self.run.sinks, watch]
+        try:
+            return self.run.execute()
+        except InputError as err:
+            self.broken = InputError(redact(str(err), self.secrets))
+            report = self.run.report
+            report.requests = self.run.sender.requests if self.run.sender is not None else 0
+            return report
+
+
+@contextmanager
+def start(request: Request, *, on_attempt: Callable[[AttemptLog], None] | None = None) -> Iterator[Job]:
+    """Yield the `Job` of `request`; closing it closes the inputs and the ledger, and writes the report
+    and rejects files (when the block ends without an exception). `on_attempt` is told of each request
+    sent. Every SnapcapiError raised here, or in the block, leaves with the secrets redacted."""
+    secrets: tuple[str, ...] = ()
+    try:
+        with ExitStack() as stack:
+            _check_output_paths(request)
+            settings, mapping = _settings(request)
+            secrets = settings.secrets()
+            if request.sandbox:
+                settings = _sandbox(settings, stack)
+            validate_only = not request.send and not request.remote
+            sources = [stack.enter_context(_opened(f, request, i)) for i, f in enumerate(request.files, 1)]
+            mapper = Mapper(mapping, parse_map_options(list(request.maps)))
+            ctx = context(request.timezone, request.event_type, settings, mapping)
+            check_fixed_assets(sources, mapper, ctx, settings)
+            halt = threading.Event()
+            delivery = None
+            if not validate_only:
+                settings.check_credentials()
+                sending = Sending(
+                    request.batch_size,
+                    request.concurrency,
+                    request.max_retries,
+                    request.timeout,
+                    request.remote,
+                    request.test_event_code,
+                )
+                delivery = sender(sending, settings, stack, halt, on_attempt)
+            ledger = None
+            recording = request.send and not request.sandbox and not request.test_event_code
+            if delivery is not None and request.send and not request.no_ledger and not request.sandbox:
+                ledger = stack.enter_context(Ledger.open(settings.state_dir, wait=LEDGER_WAIT))
+            sinks: list[Sink] = []
+            temporaries: list[Path] = []
+            if request.report:
+                report_writer = stack.enter_context(ReportWriter(request.report))
+                sinks.append(report_writer)
+                temporaries += [report_writer.temporary] if report_writer.temporary else []
+            if request.rejects:
+                rejects = stack.enter_context(RejectsWriter(request.rejects))
+                sinks.append(_rejects_sink(rejects))
+                temporaries += [rejects.temporary] if rejects.temporary else []
+            options = RunOptions(
+                limit=request.limit,
+                max_invalid=request.max_invalid,
+                resend=request.resend,
+                record=recording,
+                workers=request.workers,
+            )
+            run = Run(sources, mapper, ctx, sender=delivery, ledger=ledger, options=options, sinks=sinks)
+            yield Job(run, halt, temporaries, secrets)
+    except SnapcapiError as err:
+        message = redact(str(err), secrets)
+        if message == str(err):
+            raise
+        raise _with_message(err, message) from None
+
+
+def _with_message(err: SnapcapiError, message: str) -> SnapcapiError:
+    copy = err.__class__.__new__(err.__class__)
+    copy.__dict__.update(err.__dict__)
+    copy.args = (message,)
+    return copy
+
+
+def _check_output_paths(request: Request) -> None:
+    """Refuse a report or rejects path that is one of the inputs, or both the same file: it would be
+    overwritten."""
+    inputs = {Path(f).resolve() for f in request.files if isinstance(f, str | os.PathLike) and f != "-"}
+    for flag, path in (("--report", request.report), ("--rejects", request.rejects)):
+        if path is not None and path.resolve() in inputs:
+            raise ConfigError(f"{flag} {path} is one of the input files; it would be overwritten")
+    report, rejects = request.report, request.rejects
+    same = report is not None and rejects is not None and report.resolve() == rejects.resolve()
+    if same and report is not None and not is_stream(report):  # two streams to one pipe may be meant
+        raise ConfigError(f"--report and --rejects are the same file, {report}; give each its own")
+
+
+def _settings(request: Request) -> tuple[Settings, MappingConfig]:
+    mapping = load_mapping_file(request.mapping) if request.mapping else MappingConfig()
+    settings = resolve(
+        request.flags, os.environ, env_file=request.env_file, mapping_settings=mapping.settings
+    )
+    return settings, mapping
+
+
+def _sandbox(settings: Settings, stack: ExitStack) -> Settings:
+    """Start the in-process emulator for this run, and return the settings that send to it."""
+    from snapcapi.emulator import Emulator, EmulatorConfig  # only --sandbox needs the emulator
+
+    emulator = stack.enter_context(Emulator(EmulatorConfig(access_tokens=frozenset({SANDBOX_TOKEN}))))
+    return replace(
+        settings,
+        access_token=SANDBOX_TOKEN,
+        client_id=None,
+        client_secret=None,
+        refresh_token=None,
+        api_url=emulator.url,
+        pixel_id=settings.pixel_id or SANDBOX_PIXEL_ID,
+        snap_app_id=settings.snap_app_id or SANDBOX_SNAP_APP_ID,
+        app_id=settings.app_id or SANDBOX_APP_ID,
+    )
+
+
+@contextmanager
+def _opened(file: Input, request: Request, number: int) -> Iterator[Source]:
+    fmt = request.format.lower() if request.format else None
+    if fmt is not None and fmt not in ("csv", "tsv", "jsonl"):
+        raise ConfigError(f"--format {request.format!r}: expected csv, tsv or jsonl")
+    if isinstance(file, str | os.PathLike):
+        spec = SourceSpec(os.fspath(file), fmt, request.delimiter)
+        source = open_source(spec, stdin=sys.stdin.buffer)
+    else:
+        source = _rows_source(file, f"<rows {number}>")
+    try:
+        yield source
+    finally:
+        source.close()
+
+
+def _rows_source(rows: Iterable[Mapping[str, Any]], name: str) -> Source:
+    """A source of rows already in memory, read as JSON Lines objects are: line N is the Nth mapping."""
+    if isinstance(rows, Mapping | bytes):
+        raise TypeError(f"an input is a path or an iterable of row dicts, not a {type(rows).__name__}")
+
+    def records() -> Iterator[Row]:
+        for line, data in enumerate(rows, 1):
+            if isinstance(data, Mapping):
+                yield Row(name, line, dict(data))
+            else:
+                yield Row(name, line, {}, f"line {line}: not a mapping of fields to values")
+
+    return Source(name, "jsonl", None, None, records(), ExitStack())
+
+
+def _rejects_sink(writer: RejectsWriter) -> Sink:
+    def sink(outcome: Any, source: Source, row: Any) -> None:
+        if outcome.status in (Status.INVALID, Status.REJECTED):
+            writer.write(source, row, "; ".join(str(p) for p in outcome.errors))
+
+    return sink
