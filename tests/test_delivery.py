@@ -172,6 +172,31 @@ def test_two_assets_never_share_a_request() -> None:
     assert by_status(outcomes) == {Status.SENT: 30}
 
 
+def test_a_rare_assets_batch_goes_out_without_waiting_for_the_input_to_end() -> None:
+    """One event of another asset among many: its batch leaves, small, once the batches of
+    (concurrency + 1) requests of the other asset were read after it, not at the end of the input (the
+    rows read after it wait for its outcome, to be reported in input order)."""
+    snap = FakeSnap()
+    delivery = make_delivery(snap, batch_size=10, concurrency=2)
+    read = 0
+
+    def stream() -> Iterator[Event]:
+        nonlocal read
+        for item in [event(0, "snap-app"), *events(200)]:
+            read += 1
+            yield item
+
+    read_when_settled = 0
+    for group in delivery.deliver_batches(stream()):
+        if any(outcome.asset_id == "snap-app" for outcome in group):
+            read_when_settled = read
+    # Placed: 30 events since its own (3 requests of 10); then read at most the batches of the requests
+    # that may be in flight or ready meanwhile (4 of 10). Without the rule: 201, the whole input.
+    assert 0 < read_when_settled <= 1 + 30 + 40
+    assert [ids for asset, ids in snap.requests if asset == "snap-app"] == [["e00000"]]
+    assert len(snap.taken) == 201
+
+
 def test_body_size_limit_splits_batches() -> None:
     """Requests are filled up to the byte limit and no body passes it."""
     sample = event(0, pad=80)

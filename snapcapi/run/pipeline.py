@@ -1,8 +1,13 @@
 """The pipeline: sources -> mapping -> events -> duplicates and ledger -> delivery -> outcomes.
 
 `run` ties the stages together and is the library's entry point: it needs no terminal, and reports every
-row's outcome to the sinks it is given as the outcomes happen (report files, rejects, a progress bar).
-Rows stream through in chunks; nothing holds a whole file.
+row's outcome to the sinks it is given (report files, rejects, a progress bar) in input order, as soon as
+every earlier row has its own. Rows stream through in chunks; nothing holds a whole file.
+
+Upload settles rows out of order: a refused row at once, a sent row when its request completes, requests
+in the order they complete. A row's outcome waits in `order.InputOrder` only while an earlier row is still in
+flight, so what waits is bounded by what delivery has in flight (its concurrency times its batch size, and
+the rows read between those events), however long the input.
 
 Building events (mapping, checks, normalizing, hashing, JSON) is the costly part: `parallel` does it in
 worker processes, chunk by chunk, and hands the results back in input order; this module keeps the rest
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import gc
 import threading
+from bisect import insort
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +28,7 @@ from typing import NamedTuple, Protocol
 from snapcapi.events.build import BuildContext
 from snapcapi.events.mapping import Mapper
 from snapcapi.model import (
+    FAILURE_SAMPLE,
     PROBLEM_STATUSES,
     EncodedEvent,
     Problem,
@@ -35,6 +42,7 @@ from snapcapi.read.open import Source
 from snapcapi.run import memory
 from snapcapi.run.chunks import Chunk, read_chunks
 from snapcapi.run.dedupe import SeenIds
+from snapcapi.run.order import InputOrder
 from snapcapi.run.workers import ChunkPool, default_workers
 from snapcapi.send.ledger import Ledger
 
@@ -123,7 +131,12 @@ class Run:
         self.options = options or RunOptions()
         self.sinks = sinks
         self.state = _State()
-        self._pending: dict[tuple[str, int], tuple[Source, Row | None]] = {}
+        self._window = InputOrder(self._emit)
+        # Each source's place in the input, by name: with the line, a row's place (for the report's
+        # sample of failures when no sink sees the rows in order).
+        self._places: dict[str, int] = {}
+        for index, source in enumerate(sources):
+            self._places.setdefault(source.name, index)
         # Whether the ledger held any delivery for an asset when the run first met it. When it held none,
         # nothing is looked up for that asset: the ledger is this run's alone (locked), and an id the run
         # records meanwhile was seen by dedupe first, so a repeat is skipped before the ledger is asked.
@@ -274,14 +287,15 @@ class Run:
                         report.count_rows(Status.VALID, name, count)
                 continue
             valid: dict[str, int] = {}  # validate without sinks: rows by event name, counted at once
+            settled = self._window.settled
             for index, item in enumerate(items):
                 row = None if rows is None else rows[index]
                 if isinstance(item, RowOutcome):
-                    self._emit(item, source, row)
+                    settled(item, source, row)
                 elif index in skipped:
-                    self._emit(skipped[index], source, row)
+                    settled(skipped[index], source, row)
                 elif budget_hit:
-                    self._emit(
+                    settled(
                         outcome_of(
                             item,
                             Status.FAILED,
@@ -292,23 +306,22 @@ class Run:
                     )
                 elif self.sender is None:
                     if keep_rows:
-                        self._emit(outcome_of(item, Status.VALID), source, row)
+                        settled(outcome_of(item, Status.VALID), source, row)
                     else:
                         valid[item.event_name] = valid.get(item.event_name, 0) + 1
                 else:
                     if keep_rows:
-                        self._pending[(item.file, item.line)] = (source, row)
+                        self._window.sent(item, source, row)
                     yield item
             for name, count in valid.items():
                 report.count_rows(Status.VALID, name, count)
 
     def _not_sent(self, event: EncodedEvent, reason: str) -> None:
         outcome = outcome_of(event, Status.FAILED, errors=(Problem("row", reason),))
-        pending = self._pending.pop((event.file, event.line), None)
-        if pending is None:
-            self.report.add(outcome)
+        if self.sinks:
+            self._window.outcome(outcome)
         else:
-            self._emit(outcome, *pending)
+            self._add(outcome)
 
     def _already_delivered(self, events: list[EncodedEvent]) -> set[tuple[str, str]]:
         if self.ledger is None or self.options.resend or not events:
@@ -339,20 +352,40 @@ class Run:
             counts: dict[tuple[Status, str | None], int] = {}  # the others, counted at once
             for outcome in outcomes:
                 if outcome.status in PROBLEM_STATUSES:
-                    report.add(outcome)
+                    self._add(outcome)
                 else:
                     key = (outcome.status, outcome.event_name)
                     counts[key] = counts.get(key, 0) + 1
             for (status, name), rows in counts.items():
                 report.count_rows(status, name, rows)
             return
+        window = self._window
         for outcome in outcomes:
-            source, row = self._pending.pop((outcome.file, outcome.line))
-            self._emit(outcome, source, row)
+            window.outcome(outcome)
+
+    def _add(self, outcome: RowOutcome) -> None:
+        """Count `outcome` when no sink sees the rows in order: the report's sample of failures is still
+        the first ones in input order, whatever order requests complete in."""
+        report = self.report
+        if outcome.status not in PROBLEM_STATUSES:
+            report.add(outcome)
+            return
+        report.count_rows(outcome.status, outcome.event_name)
+        failures, place = report.failures, self._place
+        if len(failures) < FAILURE_SAMPLE:
+            insort(failures, outcome, key=place)
+        elif place(outcome) < place(failures[-1]):
+            failures.pop()
+            insort(failures, outcome, key=place)
+
+    def _place(self, outcome: RowOutcome) -> tuple[int, int]:
+        return self._places.get(outcome.file, len(self._places)), outcome.line
 
     def _emit(self, outcome: RowOutcome, source: Source, row: Row | None) -> None:
+        if not self.sinks:
+            self._add(outcome)
+            return
         self.report.add(outcome)
-        if self.sinks:
-            assert row is not None, "rows are read back whenever there are sinks"
-            for sink in self.sinks:
-                sink(outcome, source, row)
+        assert row is not None, "rows are read back whenever there are sinks"
+        for sink in self.sinks:
+            sink(outcome, source, row)

@@ -33,6 +33,7 @@ class _OpenBatch:
 
     events: list[EncodedEvent] = field(default_factory=list)
     nbytes: int = 0
+    opened_at: int = 0  # events placed before its first one
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,11 @@ class Delivery:
         # Submitted-but-unfinished requests: one more than the threads sending, so that a thread that frees
         # up has its next request ready; each holds up to 2 MB of events in memory, so no more.
         self._max_pending = concurrency + 1
+        # An asset's open batch goes out, however small, once this many events were placed since its first:
+        # its rows are reported in input order, so later rows wait for it (a rare asset among many rows of
+        # another would otherwise hold them all until the input ends).
+        self._max_wait = batch_size * self._max_pending
+        self._placed = 0
         self._validate = validate
         self._test_event_code = test_event_code
         self._envelope_bytes = len(join_body([], test_event_code))
@@ -219,11 +225,16 @@ class Delivery:
             ready.append(opened.pop(event.asset_id).events)
             batch = None
         if batch is None:
-            batch = opened[event.asset_id] = _OpenBatch()
+            batch = opened[event.asset_id] = _OpenBatch(opened_at=self._placed)
+        self._placed += 1
         batch.nbytes += size + (1 if batch.events else 0)
         batch.events.append(event)
         if len(batch.events) >= self._batch_size:
             ready.append(opened.pop(event.asset_id).events)
+        if len(opened) > 1:
+            oldest = self._placed - self._max_wait
+            for asset in [a for a, b in opened.items() if b.opened_at <= oldest]:
+                ready.append(opened.pop(asset).events)
         return None
 
     def _send(self, batch: list[EncodedEvent]) -> _Result:
