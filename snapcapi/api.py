@@ -351,8 +351,8 @@ def _sandbox(settings: Settings, stack: ExitStack) -> Settings:
 @contextmanager
 def _opened(file: Input, request: Request, number: int) -> Iterator[Source]:
     fmt = request.format.lower() if request.format else None
-    if fmt is not None and fmt not in ("csv", "tsv", "jsonl"):
-        raise ConfigError(f"--format {request.format!r}: expected csv, tsv or jsonl")
+    if fmt is not None and fmt not in ("csv", "tsv", "jsonl", "parquet"):
+        raise ConfigError(f"--format {request.format!r}: expected csv, tsv, jsonl or parquet")
     if isinstance(file, str | os.PathLike):
         spec = SourceSpec(os.fspath(file), fmt, request.delimiter)
         source = open_source(spec, stdin=sys.stdin.buffer)

@@ -95,7 +95,9 @@ MapOption = Annotated[
 MappingFile = Annotated[Path | None, typer.Option(help="TOML mapping file.", rich_help_panel=_INPUT)]
 Format = Annotated[
     str | None,
-    typer.Option("--format", help="csv, tsv or jsonl (default: by extension).", rich_help_panel=_INPUT),
+    typer.Option(
+        "--format", help="csv, tsv, jsonl or parquet (default: by extension).", rich_help_panel=_INPUT
+    ),
 ]
 Delimiter = Annotated[
     str | None, typer.Option(help="CSV delimiter (default: sniffed).", rich_help_panel=_INPUT)

@@ -44,9 +44,11 @@ from snapcapi.read.blocks import Block, Feed, Layout, Splitter
 from snapcapi.read.csv import csv_lines, csv_reader, csv_rows, read_header, widen_field_limit
 from snapcapi.read.jsonl import jsonl_rows
 from snapcapi.read.lines import STREAM_ERRORS, LineState, describe
+from snapcapi.read.parquet import MAGIC as PARQUET_MAGIC
+from snapcapi.read.parquet import is_parquet_name, open_parquet
 
 MAX_RECORD_CHARS: Final = 8 * 1024 * 1024
-FORMATS: Final = ("csv", "tsv", "jsonl")
+FORMATS: Final = ("csv", "tsv", "jsonl", "parquet")
 
 _SAMPLE_BYTES: Final = 64 * 1024  # read ahead to tell the format and delimiter
 _SNIFF_CHARS: Final = 8 * 1024  # csv.Sniffer's regexes are quadratic on hostile text: keep its sample small
@@ -163,6 +165,8 @@ def open_source(
     """
     fmt = _check_format(spec.format)
     delimiter = _check_delimiter(spec.delimiter)
+    if fmt == "parquet" or (fmt is None and is_parquet_name(spec.path)):
+        return _parquet_source(spec.path)
     name = "<stdin>" if spec.path == "-" else spec.path
     stack = ExitStack()
     try:
@@ -174,6 +178,9 @@ def open_source(
             raw = file
         try:
             head = _read_up_to(raw, 4)
+            if head == PARQUET_MAGIC and fmt is None and spec.path != "-":
+                stack.close()
+                return _parquet_source(spec.path)
             prefixed = _Prefixed(head, raw, name)
             stream: _Readable = prefixed
             if head.startswith(_GZIP_MAGIC):
@@ -226,12 +233,20 @@ def open_source(
 # -- opening ----------------------------------------------------------------------------------------------
 
 
+def _parquet_source(path: str) -> Source:
+    """A Parquet file as a `Source` of rows (no blocks: its rows are parsed here, a row group at a time)."""
+    opened = open_parquet(path)
+    stack = ExitStack()
+    stack.callback(opened.close)
+    return Source(path, "parquet", None, opened.columns, opened.rows, stack)
+
+
 def _check_format(fmt: str | None) -> str | None:
     if fmt is None:
         return None
     folded = {"ndjson": "jsonl", "json": "jsonl"}.get(fmt.lower(), fmt.lower())
     if folded not in FORMATS:
-        raise ConfigError(f"format {fmt!r}: expected csv, tsv or jsonl")
+        raise ConfigError(f"format {fmt!r}: expected csv, tsv, jsonl or parquet")
     return folded
 
 
