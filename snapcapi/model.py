@@ -129,6 +129,8 @@ class Quality:
     matchable: int = 0
     stale: int = 0  # events older than the 7-day attribution window
     duplicates: int = 0  # rows whose event_id repeats an earlier row's
+    # rows with a phone number without country code, read in --default-region (the row had no country)
+    default_region_phones: int = 0
     unused_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # file -> columns
 
 

@@ -1172,5 +1172,7 @@ def test_lone_surrogate_in_a_text_field_is_a_problem_not_a_crash() -> None:
 
 
 def test_assembled_has_the_fields_of_an_event_after_its_file_and_line() -> None:
-    """build() makes Event(file, line, *assembled): the two must list the same fields in the same order."""
-    assert Assembled._fields == tuple(f.name for f in fields(Event))[2:]
+    """build() makes Event(file, line, *assembled[:-1]): the two must list the same fields in the same order
+    (the last, user_keys, is for the data-quality counts)."""
+    assert Assembled._fields[:-1] == tuple(f.name for f in fields(Event))[2:]
+    assert Assembled._fields[-1] == "user_keys"

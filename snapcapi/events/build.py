@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from functools import lru_cache
@@ -19,13 +19,15 @@ from typing import Any, NamedTuple
 from snapcapi import spec
 from snapcapi.events import fastpaths
 from snapcapi.events.data import DataParts, split_list
-from snapcapi.events.identifiers import IDENTIFIERS, IdentifierError
+from snapcapi.events.identifiers import IDENTIFIERS, IdentifierError, is_hashed
+from snapcapi.events.phone import has_country_code, region_of_country
 from snapcapi.events.times import parse_event_time
 from snapcapi.model import Event, Problem
 from snapcapi.spec import ActionSource, EventName, closest_event_name, fold, lookup_event_name
 
 __all__ = [  # split_list lives in `eventdata`; it is named here too, where callers knew it
     "ASSET_HINTS",
+    "DEFAULT_REGION_PHONE",
     "Assembled",
     "BuildContext",
     "Invalid",
@@ -47,6 +49,10 @@ _TEXT: dict[EventName | ActionSource, str] = {m: m.value for m in (*EventName, *
 _IDENTIFIER_KEYS = tuple((name, ident.key, ident.is_list) for name, ident in IDENTIFIERS.items())
 _MATCHABLE_ALONE = frozenset(spec.MATCHABLE_ALONE)
 _MATCHABLE_PAIR = frozenset(spec.MATCHABLE_PAIR)
+
+# Not a user_data key: among a row's `user_keys`, it says a phone number of the row had no country code and
+# the row no country, so it was read in the default region (the data-quality summary counts those rows).
+DEFAULT_REGION_PHONE = "phone read in the default region"
 
 # The setting to name when a conversion type has no asset id.
 ASSET_HINTS = {
@@ -85,7 +91,7 @@ class Invalid:
     warnings: tuple[Problem, ...]
     event_name: str | None = None
     event_id: str | None = None
-    user_keys: tuple[str, ...] = ()  # the user_data keys that survived normalization
+    user_keys: tuple[str, ...] = ()  # the user_data keys that survived normalization (see Assembled)
 
 
 def parse_event_name(raw: Any, ctx: BuildContext) -> EventName:
@@ -117,6 +123,9 @@ class _Builder(DataParts):
         self.errors: list[Problem] = []
         self.ctx = ctx
         self.warnings: list[Problem] = []
+        # A phone number without a country code was read in the default region (the row names no country
+        # phonenumbers knows): counted in the data-quality summary.
+        self.default_region_phone = False
 
     def warn(self, name: str, message: str) -> None:
         self.warnings.append(Problem(name, message))
@@ -173,6 +182,11 @@ class _Builder(DataParts):
             raw = values[name]
             if raw is None:
                 continue
+            if name == "phone":
+                phones = self.phones(raw, encoders[name])
+                if phones:
+                    user[key] = phones
+                continue
             encode = encoders[name]
             # One value: a field that is no list, or a list field's text without a separator (the usual
             # email or phone column), which `split_list` would only have trimmed (as `encode` does).
@@ -204,6 +218,28 @@ class _Builder(DataParts):
             )
         return user
 
+    def phones(self, raw: Any, encode_default: Callable[[str], str | None]) -> list[str]:
+        """Return the row's phone numbers encoded, each read in the row's own country when it names one
+        phonenumbers knows, else in the default region (noted in `default_region_phone`)."""
+        country = self.values.get("country")
+        region = region_of_country(country) if type(country) is str else None
+        encode = encode_default if region is None else fastpaths.phone_encoder(region, self.ctx.fast)
+        single = type(raw) is str and "|" not in raw and "," not in raw and "[" not in raw
+        encoded: list[str] = []
+        for item in (raw,) if single else split_list(raw):
+            text = item if type(item) is str else str(item)
+            try:
+                value = encode(text)
+            except IdentifierError as err:
+                self.warn("phone", f"dropped: {err}")
+                continue
+            if value is None or value in encoded:
+                continue
+            encoded.append(value)
+            if region is None and not has_country_code(text) and not is_hashed(text):
+                self.default_region_phone = True
+        return encoded
+
 
 @lru_cache(maxsize=256)  # a file's rows have a few shapes: which of its columns are empty
 def _identifiers_among(fields: tuple[str, ...]) -> tuple[tuple[str, str, bool], ...]:
@@ -234,6 +270,9 @@ class Assembled(NamedTuple):
     event_time: int
     payload: dict[str, Any]
     warnings: tuple[Problem, ...]
+    # What the data-quality summary counts: the user_data keys, and DEFAULT_REGION_PHONE when a phone
+    # number was read in the default region. Not an `Event` field.
+    user_keys: tuple[str, ...] = ()
 
 
 def build(values: Mapping[str, Any], file: str, line: int, ctx: BuildContext) -> Event | Invalid:
@@ -241,7 +280,7 @@ def build(values: Mapping[str, Any], file: str, line: int, ctx: BuildContext) ->
     made = assemble(values, ctx)
     if isinstance(made, Invalid):
         return made
-    return Event(file, line, *made)
+    return Event(file, line, *made[:-1])
 
 
 def assemble(values: Mapping[str, Any], ctx: BuildContext) -> Assembled | Invalid:
@@ -281,16 +320,15 @@ def assemble(values: Mapping[str, Any], ctx: BuildContext) -> Assembled | Invali
     event_id = str(raw_id).strip() if raw_id is not None else None
     if not event_id and name is EventName.PURCHASE and "order_id" in custom:
         event_id = custom["order_id"]
+    user_keys = tuple(payload["user_data"])
+    if b.default_region_phone:
+        user_keys += (DEFAULT_REGION_PHONE,)
     if b.errors or name is None or source is None or when is None or asset is None:
         return Invalid(
-            tuple(b.errors),
-            tuple(b.warnings),
-            _TEXT[name] if name else None,
-            event_id or None,
-            tuple(payload["user_data"]),
+            tuple(b.errors), tuple(b.warnings), _TEXT[name] if name else None, event_id or None, user_keys
         )
     if not event_id:
         event_id = derive_event_id(payload)
     payload["event_id"] = event_id
     payload["integration"] = spec.INTEGRATION
-    return Assembled(asset, source, name, event_id, when, payload, tuple(b.warnings))
+    return Assembled(asset, source, name, event_id, when, payload, tuple(b.warnings), user_keys)

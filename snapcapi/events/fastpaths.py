@@ -55,6 +55,13 @@ def encoders(default_region: str, fast: bool) -> Mapping[str, Callable[[str], st
     )
 
 
+@cache  # one a region that rows' countries name (about 250 at most)
+def phone_encoder(region: str, fast: bool) -> Callable[[str], str | None]:
+    """Return `identifiers.encode("phone", raw, region)` as a function of `raw`, for rows whose own
+    country gives the region of their national numbers. Raises as `identifiers.encode` does."""
+    return encoder_for("phone", region, fast=fast)
+
+
 def _cached_encoder(field: str, default_region: str) -> Callable[[str], str | None]:
     encode = encoder_for(field, default_region)
     # Refusals, by value: a value refused once is refused the same way every time, without normalizing it

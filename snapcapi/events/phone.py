@@ -19,13 +19,14 @@ generated numbers in many formats); what it gives up on costs one regular expres
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from typing import Final
 
 import phonenumbers
 from phonenumbers import PhoneMetadata
 
 from snapcapi import spec
+from snapcapi.events import places
 
 
 class PhoneError(ValueError):
@@ -72,6 +73,25 @@ def normalize_phone(raw: str, default_region: str = "US", *, fast: bool = True) 
         if quick is not None:
             return quick
     return parse_phone(text, default_region)
+
+
+def has_country_code(text: str) -> bool:
+    """Return True when a phone number's text says its country itself: it starts with `+` or `00`
+    (spaces aside). Any other number is read in a region: the row's country, else the default region."""
+    head = text.lstrip()[:2]
+    return head[:1] == "+" or head == "00"
+
+
+@lru_cache(maxsize=1024)  # a file's country column holds a few spellings of a few countries
+def region_of_country(country: str) -> str | None:
+    """Return the phonenumbers region (upper-case ISO 3166-1 alpha-2) of a row's country, in any form the
+    country field takes ("FR", "fra", "France", "United Kingdom"), or None when it is not a country that
+    phonenumbers has numbering plans for (then the default region applies)."""
+    code = places.country_code(country)
+    if code is None:
+        return None
+    region = code.upper()
+    return region if region in phonenumbers.SUPPORTED_REGIONS else None
 
 
 # Separators the fast path accepts: phonenumbers ignores them, and no extension or second number can hide

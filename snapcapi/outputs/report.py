@@ -132,6 +132,7 @@ def summary(report: RunReport, *, validate: bool, exit_code: int) -> dict[str, A
         "matchable": quality.matchable,
         "stale_events": quality.stale,
         "duplicate_event_ids": quality.duplicates,
+        "phones_in_default_region": quality.default_region_phones,
         "unused_columns": {f: list(c) for f, c in quality.unused_columns.items()},
     }
     if not validate:
@@ -210,6 +211,10 @@ def render(report: RunReport, console: Console, *, validate: bool, title: str) -
         table.add_row("matchable and valid", str(quality.matchable), _share(quality.matchable, readable))
         table.add_row("older than 7 days", str(quality.stale), _share(quality.stale, readable))
         table.add_row("duplicate event ids", str(quality.duplicates), _share(quality.duplicates, readable))
+        if quality.default_region_phones:
+            # National numbers of rows without a country: right only if those customers live there.
+            phones = quality.default_region_phones
+            table.add_row("phone read in default region", str(phones), _share(phones, readable))
         console.print()
         console.print(table)
         for name, columns in quality.unused_columns.items():

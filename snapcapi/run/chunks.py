@@ -10,7 +10,8 @@ record comes out, in order:
 `body` is the valid event's JSON as it is sent (`wire.encode_json` of `events.build`'s payload), or b""
 when the run sends nothing (validate has no use for it); None for an invalid row, whose `errors` say why
 (a record that could not be read has the one error `Problem("row", ...)`); `asset_id` is None then too.
-`user_keys` are the row's `user_data` keys (for the data-quality counts), the same tuple object for rows
+`user_keys` are the row's `user_data` keys and marks for the data-quality counts (`Assembled.user_keys`),
+the same tuple object for rows
 that have the same keys, so that pickling a chunk's results stores each distinct tuple once."""
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ class ChunkBuilder:
             built = assemble(to_values(line, data), ctx)
             if isinstance(built, Assembled):
                 payload = built.payload
-                user = tuple(payload["user_data"])
+                user = built.user_keys
                 out.append(
                     (
                         line,

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from snapcapi.events.build import BuildContext
+from snapcapi.events.build import DEFAULT_REGION_PHONE, BuildContext
 from snapcapi.events.mapping import Mapper
 from snapcapi.model import (
     FAILURE_SAMPLE,
@@ -240,10 +240,14 @@ class Run:
         )
 
     def _count_user_keys(self) -> None:
-        identifiers = self.report.quality.identifiers
+        quality = self.report.quality
+        identifiers = quality.identifiers
         for keys, rows in self.state.user_keys.items():
             for key in keys:
-                identifiers[key] = identifiers.get(key, 0) + rows
+                if key == DEFAULT_REGION_PHONE:
+                    quality.default_region_phones += rows
+                else:
+                    identifiers[key] = identifiers.get(key, 0) + rows
         self.state.user_keys.clear()
 
     def _over_budget(self) -> bool:
