@@ -15,6 +15,7 @@ import pytest
 from snapcapi.errors import ConfigError
 from snapcapi.events.build import BuildContext, build
 from snapcapi.events.fields import FIELDS
+from snapcapi.events.identifiers import sha256_hex
 from snapcapi.events.mapping import Mapper, MappingConfig, load_mapping_file, parse_map_options
 from snapcapi.model import Event, Row
 from snapcapi.read.segment import flatten_segment, is_segment_event
@@ -667,3 +668,64 @@ def test_map_of_a_top_level_segment_key_is_honoured() -> None:
     """`--map external_id=userId` on Segment rows feeds external_id from the call's userId."""
     mapper = Mapper(MappingConfig(), {"external_id": "userId"})
     assert map_json(SEGMENT_ORDER, mapper).get("external_id") == "user-1"
+
+
+# --- spreadsheet apostrophes ---------------------------------------------------------------------------
+
+GUARDED = {
+    "Event": "'PURCHASE",
+    "Time": "'2027-01-15T07:00:00Z",
+    "Zip": "'02134",
+    "Phone": "'+14155550100",
+    "Price": "'12.50",
+    "Currency": "USD",
+    "Last Name": "O'Brien",
+}
+UNGUARDED = {
+    "event_name": "PURCHASE",
+    "event_time": "2027-01-15T07:00:00Z",
+    "zip": "02134",
+    "phone": "+14155550100",
+    "value": "12.50",
+    "currency": "USD",
+    "last_name": "O'Brien",
+}
+
+
+def test_a_leading_apostrophe_is_dropped_from_every_csv_field() -> None:
+    """Excel and Shopify write '02134 and '+14155550100 to keep them text: the value is what follows,
+    by the fast CSV mapper and by `map` alike; an apostrophe inside a value stays."""
+    mapper = Mapper(MappingConfig())
+    plan = mapper.plan(GUARDED, source="events.csv")
+    fast = mapper.fields_mapper(tuple(GUARDED), plan)
+    assert fast is not None
+    assert fast(list(GUARDED.values())) == UNGUARDED
+    assert mapper.map(Row("events.csv", 2, dict(GUARDED)), plan) == UNGUARDED
+
+
+@pytest.mark.parametrize("cell", ["'", "' ", "'   "])
+def test_an_apostrophe_alone_is_an_empty_cell(cell: str) -> None:
+    """A cell holding only the apostrophe (and spaces) has no value, by either mapper."""
+    mapper = Mapper(MappingConfig())
+    plan = mapper.plan(["email", "zip"], source="events.csv")
+    fast = mapper.fields_mapper(("email", "zip"), plan)
+    assert fast is not None
+    assert fast([EMAIL, cell]) == {"email": EMAIL}
+    assert map_csv(mapper, {"email": EMAIL, "zip": cell}) == {"email": EMAIL}
+
+
+def test_a_leading_apostrophe_is_dropped_from_json_and_mapped_columns() -> None:
+    """JSON Lines strings and `--map` columns (dotted paths too) lose the apostrophe as well."""
+    mapper = Mapper(MappingConfig(), {"zip": "address.zip"})
+    mapped = map_json({"phone": "'+14155550100", "address": {"zip": "'02134"}, "num_items": 3}, mapper)
+    assert mapped == {"phone": "+14155550100", "zip": "02134", "num_items": 3}
+
+
+def test_a_guarded_zip_and_phone_are_hashed_as_the_plain_values() -> None:
+    """The zip is no longer dropped as "not a postal code"; the hashes are those of 02134 and 14155550100."""
+    mapper = Mapper(MappingConfig())
+    event = event_of(map_csv(mapper, {**GUARDED, "page_url": URL}))
+    assert event.warnings == ()
+    assert event.payload["user_data"]["zp"] == sha256_hex("02134")
+    assert event.payload["user_data"]["ph"] == [sha256_hex("14155550100")]
+    assert event.payload["custom_data"]["value"] == 12.5

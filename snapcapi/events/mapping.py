@@ -4,6 +4,7 @@ Precedence, per field: `--map FIELD=COLUMN`, then the mapping file's `[columns]`
 (`fields.field_for_column`). A field with no value in the row takes the mapping file's `[constants]`.
 JSON Lines rows may be flat, in Snap's v3 shape (`user_data`, `custom_data`, `app_data`), or Segment
 `track`/`page` events (`segment.flatten`); nested values can be named with dotted paths (`context.ip`).
+A text value's leading apostrophe, which spreadsheets use to keep a value text ('02134), is dropped.
 """
 
 from __future__ import annotations
@@ -145,12 +146,12 @@ class Mapper:
             plan = self.plan(data)
         values: dict[str, Any] = {}
         for column, name in plan.pairs:
-            value = data.get(column)
+            value = _unguarded(data.get(column))
             if not _is_empty(value):
                 values[name] = value
         for name, column in self.explicit.items():
             if name not in values:  # a dotted path, or a key the JSON shape's flattening left out
-                value = _dotted(row.data, column)
+                value = _unguarded(_dotted(row.data, column))
                 if not _is_empty(value):
                     values[name] = value
         for name, value in self.config.constants.items():
@@ -170,15 +171,32 @@ class Mapper:
         constants = tuple(self.config.constants.items())
 
         def map_fields(fields: Sequence[str]) -> dict[str, Any]:
-            # _is_empty's test for a str, without making its stripped copy.
+            # _is_empty's test for a str, without making its stripped copy, and _unguarded's, inline.
             values: dict[str, Any] = {
-                name: value for i, name in pairs if (value := fields[i]) and not value.isspace()
+                name: value
+                for i, name in pairs
+                if (value := fields[i])
+                and not value.isspace()
+                and (value[0] != GUARD or ((value := value[1:]) and not value.isspace()))
             }
             for name, value in constants:
                 values.setdefault(name, value)
             return values
 
         return map_fields
+
+
+# Excel, Google Sheets and Shopify's exports put an apostrophe before a value that must stay text: a zip
+# code with a leading zero ('02134), a phone number that would read as a formula ('+14155550100). The
+# apostrophe is not part of the value.
+GUARD = "'"
+
+
+def _unguarded(value: Any) -> Any:
+    """Return a text value without the leading apostrophe that marks it as text in a spreadsheet."""
+    if type(value) is str and value[:1] == GUARD:
+        return value[1:]
+    return value
 
 
 def _flat_json(data: dict[str, Any]) -> dict[str, Any]:
