@@ -28,6 +28,11 @@ class Row:
     error: str | None = None
 
 
+# A pseudo field of a row's mapped values: the row is not an event (a Segment `identify` call), and the
+# value says why. Such a row is not built; it ends `skipped`, with the reason as its warning.
+NOT_AN_EVENT = "(not an event)"
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One thing wrong with a row: the canonical field it concerns (or "row") and a message.

@@ -17,7 +17,7 @@ from snapcapi.events.build import BuildContext, build
 from snapcapi.events.fields import FIELDS
 from snapcapi.events.identifiers import sha256_hex
 from snapcapi.events.mapping import Mapper, MappingConfig, load_mapping_file, parse_map_options
-from snapcapi.model import Event, Row
+from snapcapi.model import NOT_AN_EVENT, Event, Row
 from snapcapi.read.segment import flatten_segment, is_segment_event
 from snapcapi.spec import EventName
 
@@ -729,3 +729,31 @@ def test_a_guarded_zip_and_phone_are_hashed_as_the_plain_values() -> None:
     assert event.payload["user_data"]["zp"] == sha256_hex("02134")
     assert event.payload["user_data"]["ph"] == [sha256_hex("14155550100")]
     assert event.payload["custom_data"]["value"] == 12.5
+
+
+# --- Segment calls that are not events -------------------------------------------------------------------
+
+IDENTIFY = {"type": "identify", "userId": "user-1", "messageId": "m-1", "traits": {"email": EMAIL}}
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        IDENTIFY,
+        {"type": "Group", "groupId": "g-1", "userId": "user-1", "traits": {"name": "Acme"}},
+        {"type": "alias", "previousId": "anon-1", "userId": "user-1", "messageId": "m-3"},
+    ],
+    ids=["identify", "group", "alias"],
+)
+def test_segment_identify_group_and_alias_calls_map_to_a_skip(call: dict[str, Any]) -> None:
+    """identify, group and alias calls say who someone is, not what they did: no fields, a reason."""
+    kind = str(call["type"]).lower()
+    assert map_json(call) == {
+        NOT_AN_EVENT: f"a Segment {kind} call, not an event: Snap takes events (Segment's track, page and"
+        " screen calls)"
+    }
+
+
+def test_a_row_of_type_identify_without_segments_keys_is_an_ordinary_row() -> None:
+    """A flat row that happens to have a `type` column of "alias" is read as usual."""
+    assert map_json({"type": "alias", "email": EMAIL}) == {"email": EMAIL}

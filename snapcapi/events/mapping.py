@@ -17,8 +17,8 @@ from typing import Any
 
 from snapcapi.errors import ConfigError
 from snapcapi.events.fields import FIELDS, field_for_column
-from snapcapi.model import Row
-from snapcapi.read.segment import flatten_segment, is_segment_event
+from snapcapi.model import NOT_AN_EVENT, Row
+from snapcapi.read.segment import flatten_segment, is_segment_event, segment_non_event
 from snapcapi.spec import EventName, fold, lookup_event_name
 
 # The v3 objects whose keys are read as if they were top-level columns.
@@ -139,9 +139,13 @@ class Mapper:
         return plan
 
     def map(self, row: Row, plan: ColumnPlan | None = None) -> dict[str, Any]:
-        """Return the row's canonical field values; empty values are left out."""
+        """Return the row's canonical field values; empty values are left out. A row that is not an event
+        (a Segment `identify` call) gives only `NOT_AN_EVENT`, whose value says why."""
         data = row.data
         if plan is None:  # JSON Lines: shapes vary from row to row
+            reason = segment_non_event(data)
+            if reason is not None:
+                return {NOT_AN_EVENT: reason}
             data = _flat_json(data)
             plan = self.plan(data)
         values: dict[str, Any] = {}

@@ -1,4 +1,5 @@
-"""Segment `track` and `page` events, read the way Segment's Snap Conversions API destination maps them.
+"""Segment `track` and `page` events, read the way Segment's Snap Conversions API destination maps them;
+`identify`, `group` and `alias` calls, which are not events, recognized so that they can be skipped.
 
 The destination's default paths: identifiers from `properties` first, then `traits` (top level or under
 `context`); device identifiers and the user agent from `context`; the event time from `timestamp`; the
@@ -20,6 +21,26 @@ def is_segment_event(data: Mapping[str, Any]) -> bool:
         isinstance(kind, str)
         and kind.lower() in _SEGMENT_TYPES
         and any(key in data for key in ("event", "properties", "context", "messageId"))
+    )
+
+
+# Segment calls that say who someone is or what group they are in, not what they did: Segment's Snap
+# destination sends none of them, and snapcapi skips them rather than make events of them.
+_NOT_EVENTS = frozenset({"identify", "group", "alias"})
+_SEGMENT_KEYS = ("messageId", "userId", "anonymousId", "traits", "groupId", "previousId", "context")
+
+
+def segment_non_event(data: Mapping[str, Any]) -> str | None:
+    """Return why a JSON row is skipped when it is a Segment `identify`, `group` or `alias` call (a `type`
+    of one of those, with Segment's keys); None for any other row."""
+    kind = data.get("type")
+    if not isinstance(kind, str) or kind.lower() not in _NOT_EVENTS:
+        return None
+    if not any(key in data for key in _SEGMENT_KEYS):
+        return None
+    return (
+        f"a Segment {kind.lower()} call, not an event: Snap takes events (Segment's track, page and"
+        " screen calls)"
     )
 
 

@@ -10,9 +10,11 @@ record comes out, in order:
 `body` is the valid event's JSON as it is sent (`wire.encode_json` of `events.build`'s payload), or b""
 when the run sends nothing (validate has no use for it); None for an invalid row, whose `errors` say why
 (a record that could not be read has the one error `Problem("row", ...)`); `asset_id` is None then too.
+A row that is not an event (`model.NOT_AN_EVENT`) has no body and no errors, and its reason as its one
+warning.
 `user_keys` are the row's `user_data` keys and marks for the data-quality counts (`Assembled.user_keys`),
-the same tuple object for rows
-that have the same keys, so that pickling a chunk's results stores each distinct tuple once."""
+the same tuple object for rows that have the same keys, so that pickling a chunk's results stores each
+distinct tuple once."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from typing import Any
 from snapcapi.events.build import Assembled, BuildContext, assemble
 from snapcapi.events.mapping import ColumnPlan, Mapper
 from snapcapi.events.wire import encode_event, encode_json
-from snapcapi.model import Problem, Row
+from snapcapi.model import NOT_AN_EVENT, Problem, Row
 from snapcapi.read.blocks import Block, Layout, Record
 from snapcapi.read.open import Source
 
@@ -93,7 +95,12 @@ class ChunkBuilder:
             if error is not None:
                 out.append((line, None, None, None, None, (Problem("row", error),), (), ()))
                 continue
-            built = assemble(to_values(line, data), ctx)
+            values = to_values(line, data)
+            if NOT_AN_EVENT in values:
+                skip = (Problem("row", str(values[NOT_AN_EVENT])),)
+                out.append((line, None, None, None, None, (), skip, ()))
+                continue
+            built = assemble(values, ctx)
             if isinstance(built, Assembled):
                 payload = built.payload
                 user = built.user_keys

@@ -217,6 +217,8 @@ class Run:
                     event = EncodedEvent(file, line, asset_id, name, event_id, body, warnings)
                     events.append((len(items), event))
                     items.append(event)
+                elif not errors:  # not an event (chunks.Built): skipped, its reason the warning
+                    items.append(RowOutcome(file, line, Status.SKIPPED, name, event_id, (), warnings))
                 else:
                     state.invalid += 1
                     items.append(RowOutcome(file, line, Status.INVALID, name, event_id, errors, warnings))
