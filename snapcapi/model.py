@@ -28,6 +28,10 @@ class Row:
     error: str | None = None
 
 
+# The column the rejects file adds to say why each row was refused (`snapcapi_error`, `snapcapi_error_2`...
+# when the input has a column of that name). Uploading a rejects file again ignores it.
+REJECTS_ERROR_COLUMN = "error"
+
 # A pseudo field of a row's mapped values: the row is not an event (a Segment `identify` call), and the
 # value says why. Such a row is not built; it ends `skipped`, with the reason as its warning.
 NOT_AN_EVENT = "(not an event)"

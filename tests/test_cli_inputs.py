@@ -63,3 +63,53 @@ def test_segment_identify_group_and_alias_calls_are_skipped_with_the_reason(
         (3, "skipped", [], [f"row: {SEGMENT_SKIP.format('group')}"]),
         (4, "skipped", [], [f"row: {SEGMENT_SKIP.format('alias')}"]),
     ]
+
+
+CRM = (
+    "order_id,event_time,email,first_name,store,value,currency\n"
+    "A-1,now-1h,renee@example.com,Renée,Paris,10,EUR\n"
+    "A-2,now-1h,not-an-email,Zoë,Lyon,12,EUR\n"
+)
+VALIDATE = ("--event-type", "PURCHASE", "--conversion-type", "OFFLINE", "--pixel-id", "P")
+
+
+@pytest.mark.parametrize("bom", [True, False], ids=["bom", "no-bom"])
+def test_the_rejects_file_keeps_the_inputs_bom(run: Invoke, tmp_path: Path, bom: bool) -> None:
+    """An Excel CSV starts with a UTF-8 BOM, without which Excel shows Zoë as ZoÃ«: the rejects file starts
+    with one when the input did, and not otherwise."""
+    path = tmp_path / "crm.csv"
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + CRM.encode("utf-8"))
+    result = run("validate", str(path), *VALIDATE, "--rejects", "rejects.csv", "-q")
+    assert result.exit_code == 1, result.output
+    expected = (
+        "order_id,event_time,email,first_name,store,value,currency,error\r\n"
+        'A-2,now-1h,not-an-email,Zoë,Lyon,12,EUR,"user_data: no matchable identifier (needs email, phone,'
+        ' mobile ad id, or IP address + user agent)"\r\n'
+    )
+    assert (tmp_path / "rejects.csv").read_bytes() == (b"\xef\xbb\xbf" if bom else b"") + expected.encode()
+
+
+def test_a_rejects_file_uploaded_again_does_not_list_its_error_column_as_unused(
+    run: Invoke, tmp_path: Path
+) -> None:
+    """The rejects file's `error` column is snapcapi's own: read again, it is ignored, not reported as
+    a column not used (the input's own unused column still is)."""
+    (tmp_path / "crm.csv").write_text(CRM, encoding="utf-8")
+    assert run("validate", "crm.csv", *VALIDATE, "--rejects", "rejects.csv", "-q").exit_code == 1
+    fixed = (tmp_path / "rejects.csv").read_text(encoding="utf-8").replace("not-an-email", "zoe@example.com")
+    (tmp_path / "rejects.csv").write_text(fixed, encoding="utf-8")
+    result = run("validate", "rejects.csv", *VALIDATE, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["quality"]["unused_columns"] == {"rejects.csv": ["store"]}
+    assert "rejects.csv: columns not used: store\n" in result.stderr
+
+
+def test_a_users_own_error_column_that_is_not_last_is_still_listed_as_unused(
+    run: Invoke, tmp_path: Path
+) -> None:
+    """Only the last column, where the rejects file puts its reasons, is taken for snapcapi's own."""
+    (tmp_path / "in.csv").write_text(
+        "error,order_id,event_time,email,value,currency\nx,A-1,now-1h,a@example.com,1,EUR\n", encoding="utf-8"
+    )
+    result = run("validate", "in.csv", *VALIDATE, "--json", "-q")
+    assert json.loads(result.stdout)["quality"]["unused_columns"] == {"in.csv": ["error"]}

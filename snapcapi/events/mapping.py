@@ -9,6 +9,7 @@ A text value's leading apostrophe, which spreadsheets use to keep a value text (
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,9 +18,12 @@ from typing import Any
 
 from snapcapi.errors import ConfigError
 from snapcapi.events.fields import FIELDS, field_for_column
-from snapcapi.model import NOT_AN_EVENT, Row
+from snapcapi.model import NOT_AN_EVENT, REJECTS_ERROR_COLUMN, Row
 from snapcapi.read.segment import flatten_segment, is_segment_event, segment_non_event
 from snapcapi.spec import EventName, fold, lookup_event_name
+
+# The column a rejects file adds last (outputs.rejects): `error`, or `snapcapi_error`, `snapcapi_error_2`...
+_REJECTS_ERROR = re.compile(rf"(?:snapcapi_)?{REJECTS_ERROR_COLUMN}|snapcapi_{REJECTS_ERROR_COLUMN}_[0-9]+")
 
 # The v3 objects whose keys are read as if they were top-level columns.
 _V3_OBJECTS = ("user_data", "custom_data", "app_data")
@@ -130,6 +134,8 @@ class Mapper:
             if detected is not None and detected not in pairs and column not in taken:
                 pairs[detected] = column
                 taken.add(column)
+        if columns and _REJECTS_ERROR.fullmatch(columns[-1]) and columns[-1] not in taken:
+            taken.add(columns[-1])  # a rejects file uploaded again: the reason of each refusal
         plan = ColumnPlan(
             pairs=tuple((column, name) for name, column in pairs.items()),
             unused=tuple(c for c in columns if c not in taken),

@@ -12,7 +12,10 @@ Decisions:
   an anonymous temporary file (JSON Lines, 0600, in the destination's directory, gone when closed) and the
   CSV is written at `close()`. A JSON value in a CSV cell is written as JSON text (`true`, `{"a": 1}`).
 - The error column is `error`, or `snapcapi_error` when the input has a column of that name (then
-  `snapcapi_error_2`, ...): a user's own column is never overwritten.
+  `snapcapi_error_2`, ...): a user's own column is never overwritten. It is the last column, which mapping
+  ignores when the file is uploaded again.
+- A CSV or TSV starts with a UTF-8 BOM when the first source a row is written from did: Excel needs it to
+  show accents, and a user who opens the rejects file in Excel had opened the input there too.
 - A row that could not be read at all has no values: its cells are empty and its error names the file and
   line, so that the user can fix it in the original file.
 - The file is written atomically (`atomic.AtomicFile`), mode 0600: until `close()` an earlier file at the
@@ -31,11 +34,12 @@ from types import TracebackType
 from typing import IO, Any, Final
 
 from snapcapi.errors import ConfigError, OutputError
-from snapcapi.model import Row
+from snapcapi.model import REJECTS_ERROR_COLUMN, Row
 from snapcapi.outputs.atomic import AtomicFile
 from snapcapi.read.open import EXTENSIONS, Source
 
-ERROR_COLUMN: Final = "error"
+ERROR_COLUMN: Final = REJECTS_ERROR_COLUMN
+_BOM: Final = "\ufeff"
 
 
 class RejectsWriter:
@@ -53,6 +57,7 @@ class RejectsWriter:
         self.rows = 0  # rows written so far
         self._format: str | None = EXTENSIONS.get(self.path.suffix.lower())
         self._delimiter = "\t" if self._format == "tsv" else ","
+        self._bom = False
         self._decided = False
         try:
             # surrogateescape: a value that kept undecodable bytes is written back as those bytes.
@@ -127,6 +132,7 @@ class RejectsWriter:
 
     def _decide(self, source: Source) -> None:
         self._decided = True
+        self._bom = source.bom  # Excel shows a CSV's accents right only with it
         if self._format is None:
             self._format = "jsonl" if source.format == "jsonl" else "csv"
             if source.delimiter is not None:
@@ -159,6 +165,8 @@ class RejectsWriter:
     def _write_csv(self, spill: IO[str]) -> None:
         columns = list(self._columns)
         # \r\n, as RFC 4180 says: with "\n" the csv module would leave a field holding a lone \r unquoted.
+        if self._bom:
+            self._out.file.write(_BOM)
         writer = csv.writer(self._out.file, delimiter=self._delimiter, lineterminator="\r\n")
         writer.writerow([*columns, _error_key(self._columns)])
         spill.seek(0)

@@ -93,8 +93,11 @@ class Source:
         records: Iterator[Row],
         stack: ExitStack,
         splitter: Splitter | None = None,
+        *,
+        bom: bool = False,
     ) -> None:
         self.name = name  # as shown to users: the path as given, or "<stdin>"
+        self.bom = bom  # the text started with a UTF-8 BOM (written back in the rejects file)
         self.format = format
         self.delimiter = delimiter
         self.columns = columns
@@ -193,6 +196,7 @@ def open_source(
         refusal = _refusal(sample)
         if refusal is not None:
             raise InputError(f"{name} {refusal}")
+        bom = sample.startswith(_UTF8_BOM)
         sample = sample.removeprefix(_UTF8_BOM)
         fmt = fmt or _detect_format(name, spec.path, sample)
         if fmt == "jsonl" and sample.lstrip().split(b"\n", 1)[0].strip() in (b"{", b"["):
@@ -224,7 +228,7 @@ def open_source(
         stack.callback(records.close)
         layout = Layout(name, delimiter, None if columns is None else tuple(columns), max_record_chars)
         splitter = Splitter(layout, feed, state)
-        return Source(name, fmt, delimiter, columns, records, stack, splitter)
+        return Source(name, fmt, delimiter, columns, records, stack, splitter, bom=bom)
     except BaseException:
         stack.close()
         raise
