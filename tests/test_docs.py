@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 import typer.main
+from typer.testing import CliRunner
 
 from snapcapi.cli.app import app
 from snapcapi.emulator import build_parser
@@ -92,3 +94,42 @@ def test_the_readme_library_example_runs(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout == "4 sent, 5 invalid of 10\n1 valid\n"
     assert len((tmp_path / "report.jsonl").read_text(encoding="utf-8").splitlines()) == 10
+
+
+def _sample_commands() -> list[tuple[list[str], str]]:
+    block = re.search(r"The samples, each uploaded.*?```sh\n(.*?)\n```", README, flags=re.DOTALL)
+    assert block is not None, "the README should show how to run the samples"
+    commands = []
+    for line in block.group(1).splitlines():
+        command, _, outcome = line.partition("#")
+        words = shlex.split(command)
+        assert words[0] == "snapcapi"
+        commands.append((words[1:], outcome.strip()))
+    return commands
+
+
+def test_the_readme_shows_how_to_run_every_sample() -> None:
+    """Every file in samples/ has its command in the README's samples block."""
+    shown = {
+        Path(word).name for args, _ in _sample_commands() for word in args if word.startswith("samples/")
+    }
+    assert shown == {path.name for path in (ROOT / "samples").iterdir()}
+
+
+@pytest.mark.parametrize(
+    ("args", "outcome"), [pytest.param(args, outcome, id=args[1]) for args, outcome in _sample_commands()]
+)
+def test_each_samples_command_gives_what_the_readme_says(
+    args: list[str], outcome: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Run as the README writes it (from the project's root), each sample's command ends with the verdict
+    its comment shows, and exits 0, or 1 when rows are refused."""
+    for name in list(os.environ):
+        if name.startswith("SNAPCAPI_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("SNAPCAPI_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(app, [*args, "--no-progress"])
+    assert result.exit_code == (1 if "refused" in outcome else 0), result.output
+    assert result.stderr.splitlines()[-1].startswith(outcome)
