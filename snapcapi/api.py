@@ -51,7 +51,7 @@ SANDBOX_APP_ID = "123456789"
 # The settings resolved by `settings.resolve` (keyword, environment, .env, mapping file).
 SETTING_NAMES = (
     "access_token", "client_id", "client_secret", "refresh_token", "pixel_id", "snap_app_id", "app_id",
-    "api_url", "oauth_url", "conversion_type", "default_region", "state_dir",
+    "api_url", "oauth_url", "conversion_type", "default_region", "state_dir", "timezone", "event_type",
 )  # fmt: skip
 
 
@@ -115,8 +115,6 @@ class Request:
     files: tuple[Input, ...]
     flags: Mapping[str, str | None]
     env_file: Path | None = None
-    event_type: str | None = None
-    timezone: str = "UTC"
     maps: tuple[str, ...] = ()
     mapping: Path | None = None
     format: str | None = None
@@ -257,7 +255,7 @@ def start(request: Request, *, on_attempt: Callable[[AttemptLog], None] | None =
             validate_only = not request.send and not request.remote
             sources = [stack.enter_context(_opened(f, request, i)) for i, f in enumerate(request.files, 1)]
             mapper = Mapper(mapping, parse_map_options(list(request.maps)))
-            ctx = context(request.timezone, request.event_type, settings, mapping)
+            ctx = context(settings, mapping)
             check_fixed_assets(sources, mapper, ctx, settings)
             halt = threading.Event()
             delivery = None

@@ -37,6 +37,8 @@ class Settings:
     conversion_type: ActionSource = ActionSource.WEB
     default_region: str = "US"
     state_dir: Path = Path("~/.local/state/snapcapi")
+    timezone: str = "UTC"  # of times without an offset; checked where the build context is made
+    event_type: str | None = None  # event name of rows without one
 
     @property
     def uses_oauth(self) -> bool:
@@ -92,7 +94,10 @@ def resolve(
     names = [f.name for f in fields(Settings)]
     unknown = set(mapping_settings or {}) - set(names)
     if unknown:
-        raise ConfigError(f"mapping file [settings]: unknown setting(s) {', '.join(sorted(unknown))}")
+        raise ConfigError(
+            f"mapping file [settings]: unknown setting(s) {', '.join(sorted(unknown))}; the settings are:"
+            f" {', '.join(names)}"
+        )
     values: dict[str, str] = {}
     for name in names:
         key = ENV_PREFIX + name.upper()
@@ -128,6 +133,8 @@ def resolve(
         state_dir=Path(values["state_dir"]).expanduser()
         if "state_dir" in values
         else default_state_dir(environ),
+        timezone=values.get("timezone", "UTC"),
+        event_type=values.get("event_type"),
     )
 
 

@@ -21,15 +21,16 @@ from snapcapi.settings import Settings
 from snapcapi.spec import ActionSource, lookup_event_name
 
 
-def context(
-    timezone: str, event_type: str | None, settings: Settings, mapping: MappingConfig
-) -> BuildContext:
+def context(settings: Settings, mapping: MappingConfig) -> BuildContext:
     """Return the build context of a run. Raises ConfigError for an unknown time zone or event name."""
     try:
-        zone = ZoneInfo(timezone)
+        zone = ZoneInfo(settings.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"--timezone {timezone!r} is not a time zone (try UTC or Europe/Paris)") from None
+        raise ConfigError(
+            f"time zone {settings.timezone!r} (--timezone) is not a time zone (try UTC or Europe/Paris)"
+        ) from None
     default_name = None
+    event_type = settings.event_type
     if event_type:
         default_name = lookup_event_name(event_type, dict(mapping.event_names))
         if default_name is None:

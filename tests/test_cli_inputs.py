@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -113,3 +114,25 @@ def test_a_users_own_error_column_that_is_not_last_is_still_listed_as_unused(
     )
     result = run("validate", "in.csv", *VALIDATE, "--json", "-q")
     assert json.loads(result.stdout)["quality"]["unused_columns"] == {"in.csv": ["error"]}
+
+
+def test_the_mapping_files_settings_take_the_timezone(run: Invoke, tmp_path: Path) -> None:
+    """A CRM export in Tokyo time, without offsets: `timezone = "Asia/Tokyo"` in the mapping file's
+    [settings] reads them right (in UTC they would be three hours in the future, and refused)."""
+    ahead = (datetime.now(UTC) + timedelta(hours=3)).strftime("%Y-%m-%d %H:%M:%S")
+    (tmp_path / "tokyo.csv").write_text(
+        f"order_id,event_time,email,value,currency\nT-1,{ahead},a@example.jp,1000,JPY\n", encoding="utf-8"
+    )
+    (tmp_path / "map.toml").write_text(
+        '[settings]\ntimezone = "Asia/Tokyo"\nevent_type = "PURCHASE"\nconversion_type = "OFFLINE"\n'
+        'pixel_id = "P"\n',
+        encoding="utf-8",
+    )
+    refused = run("validate", "tokyo.csv", "--json", "-q", "--event-type", "PURCHASE", "--pixel-id", "P",
+                  "--conversion-type", "OFFLINE")  # fmt: skip
+    assert (refused.exit_code, json.loads(refused.stdout)["invalid"]) == (1, 1)
+    result = run("validate", "tokyo.csv", "--mapping", "map.toml", "--json", "-q")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["valid"] == 1
+    flag_wins = run("validate", "tokyo.csv", "--mapping", "map.toml", "--timezone", "UTC", "--json", "-q")
+    assert flag_wins.exit_code == 1

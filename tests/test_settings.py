@@ -6,6 +6,7 @@ Every test runs in an empty temporary working directory, so no stray `.env` is p
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -260,9 +261,59 @@ def test_api_url_loses_its_trailing_slash() -> None:
 
 
 def test_unknown_mapping_setting_is_a_config_error() -> None:
-    """A [settings] name that is not a setting is a ConfigError that names it."""
-    with pytest.raises(ConfigError, match=r"mapping file \[settings\]: unknown setting\(s\) colour, pixel"):
+    """A [settings] name that is not a setting is a ConfigError that names it, and the settings there are."""
+    with pytest.raises(ConfigError) as caught:
         resolve({}, {}, mapping_settings={"pixel": "P", "colour": "red"})
+    assert str(caught.value) == (
+        "mapping file [settings]: unknown setting(s) colour, pixel; the settings are: access_token,"
+        " client_id, client_secret, refresh_token, pixel_id, snap_app_id, app_id, api_url, oauth_url,"
+        " conversion_type, default_region, state_dir, timezone, event_type"
+    )
+
+
+# Valid values for every setting of the README's Settings table, by flag.
+README_SETTING_VALUES = {
+    "--access-token": "tok", "--client-id": "cid", "--client-secret": "cs", "--refresh-token": "rt",
+    "--pixel-id": "P", "--snap-app-id": "S", "--app-id": "123", "--api-url": "http://127.0.0.1:1",
+    "--oauth-url": "http://127.0.0.1:1/token", "--conversion-type": "OFFLINE", "--default-region": "FR",
+    "--state-dir": "/srv/snapcapi/state", "--timezone": "Europe/Paris", "--event-type": "PURCHASE",
+}  # fmt: skip
+
+
+def test_the_mapping_file_takes_every_setting_the_readme_lists() -> None:
+    """The README says [settings] takes any setting of its Settings table: each flag of that table, as a
+    [settings] key, is taken, and comes out in the settings (timezone included)."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Settings", 1)[1].split("\n\n| flag |", 1)[1].split("\n\n", 1)[0]
+    flags = [
+        flag for row in table.splitlines()[2:] for flag in re.findall(r"`(--[a-z-]+)", row.split("|")[1])
+    ]
+    assert sorted(flags) == sorted(README_SETTING_VALUES)
+    given = {flag[2:].replace("-", "_"): README_SETTING_VALUES[flag] for flag in flags}
+    settings = resolve({}, {}, mapping_settings=given)
+    taken = {name: str(getattr(settings, name)) for name in given}
+    assert taken == {**given, "conversion_type": str(ActionSource.OFFLINE)}
+
+
+@pytest.mark.parametrize(
+    ("flag", "environ", "mapping", "expected"),
+    [
+        (None, {}, {}, "UTC"),
+        (None, {}, {"timezone": "Asia/Tokyo"}, "Asia/Tokyo"),
+        (None, {"SNAPCAPI_TIMEZONE": "Europe/Paris"}, {"timezone": "Asia/Tokyo"}, "Europe/Paris"),
+        (
+            "America/New_York",
+            {"SNAPCAPI_TIMEZONE": "Europe/Paris"},
+            {"timezone": "Asia/Tokyo"},
+            "America/New_York",
+        ),
+    ],
+)
+def test_timezone_is_a_setting_in_the_usual_precedence(
+    flag: str | None, environ: dict[str, str], mapping: dict[str, str], expected: str
+) -> None:
+    """--timezone, then SNAPCAPI_TIMEZONE, then [settings] timezone, then UTC."""
+    assert resolve({"timezone": flag}, environ, mapping_settings=mapping).timezone == expected
 
 
 # --- secrets and credentials --------------------------------------------------------------------------------

@@ -86,9 +86,12 @@ EnvFile = Annotated[
     Path | None, typer.Option(help="Read settings from this .env file.", rich_help_panel=_SETTINGS)
 ]
 EventType = Annotated[
-    str | None, typer.Option(help="Event name of rows without one.", rich_help_panel=_INPUT)
+    str | None, typer.Option(help="Event name of rows without one.", rich_help_panel=_SETTINGS)
 ]
-Timezone = Annotated[str, typer.Option(help="Time zone of times without an offset.", rich_help_panel=_INPUT)]
+Timezone = Annotated[
+    str | None,
+    typer.Option(help="Time zone of times without an offset (default UTC)", rich_help_panel=_SETTINGS),
+]
 MapOption = Annotated[
     list[str] | None, typer.Option("--map", help="FIELD=COLUMN (repeatable).", rich_help_panel=_INPUT)
 ]
@@ -178,7 +181,7 @@ def _shared_options(
     state_dir: StateDir = None,
     env_file: EnvFile = None,
     event_type: EventType = None,
-    timezone: Timezone = "UTC",
+    timezone: Timezone = None,
     map_: MapOption = None,
     mapping: MappingFile = None,
     format_: Format = None,
