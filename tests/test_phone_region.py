@@ -145,3 +145,30 @@ def test_validate_counts_the_numbers_read_in_the_default_region(
     assert (summary["valid"], summary["quality"]["phones_in_default_region"]) == (4, 1)
     human = CliRunner().invoke(app, args)
     assert "\n phone read in default region │    1 │   25% \n" in human.stderr
+
+
+def test_hash_phone_reads_a_national_number_in_the_country_given() -> None:
+    """`snapcapi hash phone VALUE --country France` shows the number as the row's country reads it."""
+    result = CliRunner().invoke(app, ["hash", "phone", "06 12 34 56 78", "--country", "France"])
+    assert result.exit_code == 0
+    assert result.stdout == (
+        "field       phone (user_data.ph)\n"
+        "read in     FR (--country: the number has no country code)\n"
+        "normalized  33612345678\n"
+        f"sha256      {sha256_hex('33612345678')}\n"
+    )
+
+
+def test_hash_phone_says_when_the_default_region_read_it() -> None:
+    """Without --country, a national number is read in --default-region, and the output says so."""
+    result = CliRunner().invoke(app, ["hash", "phone", "(415) 555-0123"])
+    assert result.exit_code == 0
+    read_in = "read in     US (--default-region: the number has no country code)"
+    assert result.stdout.splitlines()[1] == read_in
+
+
+def test_hash_with_an_unknown_country_is_a_usage_error() -> None:
+    """A --country snapcapi cannot read stops with exit 2 and says which."""
+    result = CliRunner().invoke(app, ["hash", "phone", "06 12 34 56 78", "--country", "Narnia"])
+    assert result.exit_code == 2
+    assert result.stderr == "error: --country 'Narnia' is not a country with phone numbers\n"

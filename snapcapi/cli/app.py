@@ -22,6 +22,7 @@ from snapcapi.api import Request
 from snapcapi.cli.command import ExitCode, Output, execute
 from snapcapi.errors import SnapcapiError
 from snapcapi.events.identifiers import IDENTIFIERS, IdentifierError, is_hashed, normalize, sha256_hex
+from snapcapi.events.phone import has_country_code, region_of_country
 from snapcapi.outputs.report import stderr_console
 from snapcapi.send.redact import redact
 from snapcapi.spec import EVENT_ALIASES, EventName
@@ -301,6 +302,12 @@ def hash_(
     default_region: Annotated[
         str, typer.Option(help="Phone region for numbers without a country code.")
     ] = "US",
+    country: Annotated[
+        str | None,
+        typer.Option(
+            help="The row's country (FR, fra, France): a phone number without country code is read there."
+        ),
+    ] = None,
 ) -> None:
     """Show how one value is normalized and hashed, or why it is refused."""
     console = stderr_console()
@@ -310,8 +317,14 @@ def hash_(
             f"[red]error:[/red] unknown field {field_name!r}; the fields are: {', '.join(IDENTIFIERS)}"
         )
         raise typer.Exit(ExitCode.USAGE)
+    region = default_region.upper()
+    if country is not None:
+        region = region_of_country(country) or ""
+        if not region:
+            console.print(f"[red]error:[/red] --country {country!r} is not a country with phone numbers")
+            raise typer.Exit(ExitCode.USAGE)
     try:
-        normalized = normalize(field_name, value, default_region.upper())
+        normalized = normalize(field_name, value, region)
     except IdentifierError as err:
         console.print(f"[red]refused:[/red] {field_name}: {err}")
         raise typer.Exit(ExitCode.ROWS_REFUSED) from None
@@ -320,6 +333,9 @@ def hash_(
     if ident.hashed and is_hashed(value):
         out.print(f"normalized  (already a SHA-256 hash: sent as is, lower-cased)\nsent        {normalized}")
     elif ident.hashed:
+        if field_name == "phone" and not has_country_code(value):
+            source = "--country" if country is not None else "--default-region"
+            out.print(f"read in     {region} ({source}: the number has no country code)")
         out.print(f"normalized  {normalized}\nsha256      {sha256_hex(normalized)}")
     else:
         out.print(f"normalized  {normalized}\nsent        {normalized} (not hashed)")
