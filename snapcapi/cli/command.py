@@ -67,6 +67,7 @@ def execute(request: Request, output: Output) -> int:
     """Run upload or validate; return the exit code. Expected failures become a message and a code."""
     memory.tune_malloc()
     console = stderr_console(output.quiet)
+    errors = stderr_console()  # why a run failed is shown even with --quiet: cron mails it
     try:
         with (
             start(request, on_attempt=_attempt_logger(console) if output.verbose else None) as job,
@@ -86,20 +87,39 @@ def execute(request: Request, output: Output) -> int:
         ):
             report = job.execute(progress_sink)
     except (ConfigError, InputError, LedgerError, OutputError) as err:
-        return _failed(console, output, str(err), ExitCode.USAGE)
+        return _failed(errors, output, str(err), ExitCode.USAGE)
     except AuthError as err:  # raised before any row, e.g. by the OAuth grant
-        return _failed(console, output, str(err), ExitCode.AUTH)
+        return _failed(errors, output, str(err), ExitCode.AUTH)
     code = exit_code_for(report) if job.broken is None else ExitCode.USAGE
     validate_view = not request.send
     if not output.quiet:
         verb = "upload" if request.send else "validate"
         render(report, console, validate=validate_view, title=f"snapcapi {verb}: {report.rows} rows")
+    elif job.broken is None and (reason := failure(report)) is not None:
+        print_error(errors, redact(reason))
     document = summary(report, validate=validate_view, exit_code=int(code))
     if job.broken is not None:
-        print_error(console, redact(str(job.broken)))
+        print_error(errors, redact(str(job.broken)))
         document["error"] = redact(str(job.broken))
     _print_json(output, document)
     return code
+
+
+def failure(report: RunReport) -> str | None:
+    """Return the one line that says why a finished run failed (exit 1 by --max-invalid, 3, 4 or 130),
+    which --quiet still prints; None when it did not fail, or failed only by refusing rows (exit 1)."""
+    if report.interrupted:
+        return "interrupted: what was delivered is recorded; run again to send the rest"
+    if report.auth_error:
+        return f"stopped: {report.auth_error}"
+    if report.budget_stop:
+        return report.budget_stop
+    failed = report.count(Status.FAILED)
+    if not failed:
+        return None
+    why = next((p.message for o in report.failures if o.status is Status.FAILED for p in o.errors), None)
+    rows = "1 row" if failed == 1 else f"{failed:,} rows"
+    return f"{rows} not delivered{f' ({why})' if why else ''}; run again to send them"
 
 
 def _failed(console: Console, output: Output, message: str, code: ExitCode) -> int:

@@ -1,0 +1,114 @@
+"""What the command line says when a run fails, asks for something odd, or is read from cron: exit codes
+and whole messages, through Typer's CliRunner (fixed width, no colour)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from snapcapi.cli.app import app
+from snapcapi.emulator import Emulator, EmulatorConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+WEB = str(ROOT / "samples" / "web_events.csv")
+
+
+class Invoke(Protocol):
+    """Runs the CLI with arguments."""
+
+    def __call__(self, *args: str) -> Result: ...
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
+    """Invoke the app with a clean environment and a private state directory, in `tmp_path`, at 80
+    columns (what cron gives)."""
+    for name in list(os.environ):
+        if name.startswith("SNAPCAPI_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("SNAPCAPI_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, list(args))
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: connecting to it is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+# --- -q never hides why a run failed ----------------------------------------------------------------------
+
+
+def test_quiet_still_says_that_a_file_is_missing(run: Invoke) -> None:
+    """Exit 2 with -q: one line on stderr, which cron mails."""
+    result = run("upload", "nothere.csv", "-q")
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", "error: nothere.csv: no such file\n")
+
+
+def test_quiet_still_says_that_the_token_was_refused(run: Invoke) -> None:
+    """Exit 3 with -q: the refusal, in one line, without the token."""
+    with Emulator(EmulatorConfig(access_tokens=frozenset({"good-token"}))) as emulator:
+        result = run(
+            "upload", WEB, "--api-url", emulator.url, "--access-token", "bad-token-123", "--pixel-id", "px",
+            "--no-ledger", "-q",
+        )  # fmt: skip
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: stopped: ")
+    assert "bad-token-123" not in result.stderr
+
+
+def test_quiet_still_says_that_rows_were_not_delivered(run: Invoke) -> None:
+    """Exit 4 with -q: how many rows, why, and what to do."""
+    url = f"http://127.0.0.1:{closed_port()}"
+    result = run(
+        "upload", WEB, "--api-url", url, "--access-token", "tok", "--pixel-id", "px", "--no-ledger",
+        "--max-retries", "0", "-q",
+    )  # fmt: skip
+    assert result.exit_code == 4
+    assert result.stdout == ""
+    assert result.stderr == (
+        "error: 8 rows not delivered (connection refused by 127.0.0.1 after 1 attempt); run again to send"
+        " them\n"
+    )
+
+
+def test_quiet_still_says_that_max_invalid_stopped_the_run(run: Invoke, tmp_path: Path) -> None:
+    """A --max-invalid stop with -q: the line that says where and why it stopped."""
+    rows = "".join(f"PURCHASE,now-1h,e-{i},not-an-email\n" for i in range(150))
+    (tmp_path / "bad.csv").write_text("event_name,event_time,event_id,email\n" + rows, encoding="utf-8")
+    result = run("validate", "bad.csv", "--pixel-id", "px", "--max-invalid", "0.1", "-q")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "error: stopped after 100 rows: 100.0% of them are invalid, over --max-invalid 0.1\n"
+    )
+
+
+def test_quiet_prints_nothing_for_a_run_that_only_refused_rows(run: Invoke, tmp_path: Path) -> None:
+    """Invalid rows are the report's business (--report, --rejects): -q keeps them quiet, exit 1."""
+    (tmp_path / "bad.csv").write_text(
+        "event_name,event_time,event_id,email\nPURCHASE,now-1h,e-1,not-an-email\n", encoding="utf-8"
+    )
+    result = run("validate", "bad.csv", "--pixel-id", "px", "-q")
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "", "")
+
+
+def test_quiet_json_keeps_stdout_a_json_document_and_the_error_on_stderr(run: Invoke) -> None:
+    """With --json -q, standard output stays one JSON object; the reason goes to stderr too."""
+    result = run("upload", "nothere.csv", "-q", "--json")
+    assert result.exit_code == 2
+    assert json.loads(result.stdout) == {"error": "nothere.csv: no such file", "exit_code": 2}
+    assert result.stderr == "error: nothere.csv: no such file\n"
