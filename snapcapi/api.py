@@ -255,7 +255,7 @@ def start(request: Request, *, on_attempt: Callable[[AttemptLog], None] | None =
             validate_only = not request.send and not request.remote
             sources = [stack.enter_context(_opened(f, request, i)) for i, f in enumerate(request.files, 1)]
             mapper = Mapper(mapping, parse_map_options(list(request.maps)))
-            ctx = context(settings, mapping)
+            ctx = context(settings, mapping, assets_required=not validate_only)
             check_fixed_assets(sources, mapper, ctx, settings)
             halt = threading.Event()
             delivery = None

@@ -155,6 +155,7 @@ class RunReport:
     interrupted: bool = False
     auth_error: str | None = None  # why Snap refused the credentials, when it did
     budget_stop: str | None = None  # why --max-invalid stopped the run, when it did
+    warnings: list[str] = field(default_factory=list)  # about the whole run (validate without a Pixel ID)
     requests: int = 0
 
     def add(self, outcome: RowOutcome) -> None:

@@ -21,8 +21,9 @@ from snapcapi.settings import Settings
 from snapcapi.spec import ActionSource, lookup_event_name
 
 
-def context(settings: Settings, mapping: MappingConfig) -> BuildContext:
-    """Return the build context of a run. Raises ConfigError for an unknown time zone or event name."""
+def context(settings: Settings, mapping: MappingConfig, *, assets_required: bool = True) -> BuildContext:
+    """Return the build context of a run (`assets_required` False: a local validate, whose rows need no
+    Pixel or Snap App ID). Raises ConfigError for an unknown time zone or event name."""
     try:
         zone = ZoneInfo(settings.timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -47,11 +48,13 @@ def context(settings: Settings, mapping: MappingConfig) -> BuildContext:
         timezone=zone,
         default_region=settings.default_region,
         event_names=mapping.event_names,
+        assets_required=assets_required,
     )
 
 
 def check_fixed_assets(sources: list[Source], mapper: Mapper, ctx: BuildContext, settings: Settings) -> None:
-    """Stop before any row when the conversion type of every row is known and its asset is not set.
+    """Stop before any row when the conversion type of every row is known and its asset is not set (unless
+    the run sends nothing: `ctx.assets_required` False).
 
     When a column gives each row its own conversion type, a row whose asset is missing is invalid instead
     (with the same message), since finding out beforehand would mean reading the whole input twice.
@@ -71,7 +74,7 @@ def check_fixed_assets(sources: list[Source], mapper: Mapper, ctx: BuildContext,
         fixed = settings.conversion_type
     else:
         return
-    if not ctx.asset_for(fixed):
+    if not ctx.asset_for(fixed) and ctx.assets_required:
         raise ConfigError(f"To send {fixed.value} events, set {ASSET_HINTS[fixed]}")
     app_id_known = ctx.app_id or "app_id" in mapper.config.constants
     no_app_id_column = all(s.columns is not None and "app_id" not in _fields(mapper, s) for s in sources)

@@ -108,13 +108,32 @@ def test_validate_of_the_offline_sample_names_each_bad_row_and_exits_1(run: Invo
     assert "olivia.brown" not in result.stderr + result.stdout
 
 
-def test_validate_without_a_pixel_id_is_a_configuration_error(run: Invoke) -> None:
-    """The asset a fixed conversion type needs is checked before any row: exit 2, naming the flag."""
-    result = run("validate", OFFLINE, "--conversion-type", "OFFLINE")
+def test_upload_without_a_pixel_id_is_a_configuration_error(run: Invoke) -> None:
+    """The asset a fixed conversion type needs is checked before any row is sent: exit 2, naming the flag."""
+    result = run("upload", OFFLINE, "--conversion-type", "OFFLINE", "--access-token", "tok")
     assert result.exit_code == 2
     assert (
         result.stderr == "error: To send OFFLINE events, set a Pixel ID (--pixel-id or SNAPCAPI_PIXEL_ID)\n"
     )
+
+
+def test_validate_without_a_pixel_id_checks_the_rows_and_warns_once(run: Invoke) -> None:
+    """validate sends nothing, so it needs no Pixel ID: it checks every row as upload would, and warns
+    once, before its verdict, that an upload will need the asset id."""
+    result = run("validate", OFFLINE, "--conversion-type", "OFFLINE")
+    assert result.exit_code == 1  # the sample's bad rows, on purpose
+    assert result.stderr.endswith(
+        "warning: 10 rows were checked without an asset id; to upload, set a Pixel ID (--pixel-id or"
+        " SNAPCAPI_PIXEL_ID)\n"
+        "10 rows: 4 valid, 1 skipped, 5 refused (--rejects PATH writes them out to fix and upload again)\n"
+    )
+    assert result.stderr.count("Pixel ID") == 1
+    document = json.loads(run("validate", OFFLINE, "--conversion-type", "OFFLINE", "--json", "-q").stdout)
+    assert (document["valid"], document["invalid"]) == (4, 5)
+    assert document["warnings"] == [
+        "10 rows were checked without an asset id; to upload, set a Pixel ID (--pixel-id or"
+        " SNAPCAPI_PIXEL_ID)"
+    ]
 
 
 def test_upload_without_credentials_is_a_configuration_error(run: Invoke) -> None:

@@ -28,6 +28,7 @@ from snapcapi.spec import ActionSource, EventName, closest_event_name, fold, loo
 __all__ = [  # split_list lives in `eventdata`; it is named here too, where callers knew it
     "ASSET_HINTS",
     "DEFAULT_REGION_PHONE",
+    "UNSET_ASSET",
     "Assembled",
     "BuildContext",
     "Invalid",
@@ -60,6 +61,8 @@ ASSET_HINTS = {
     ActionSource.OFFLINE: "a Pixel ID (--pixel-id or SNAPCAPI_PIXEL_ID)",
     ActionSource.MOBILE_APP: "a Snap App ID (--snap-app-id or SNAPCAPI_SNAP_APP_ID)",
 }
+# Also among `user_keys`: the row was checked without the asset id its source needs (a local validate).
+UNSET_ASSET = {source: f"no asset id: {hint}" for source, hint in ASSET_HINTS.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,9 @@ class BuildContext:
     event_names: Mapping[str, EventName] = field(default_factory=dict)
     # Fast paths and caches (`fastpaths`); False builds by the reference path, for tests to compare.
     fast: bool = True
+    # False for a local validate: a row whose Pixel or Snap App ID is not set is checked all the same (its
+    # asset_id is "").
+    assets_required: bool = True
 
     def asset_for(self, source: ActionSource) -> str | None:
         """Return the asset id events of `source` are sent to (Pixel ID, or Snap App ID), if set."""
@@ -126,6 +132,7 @@ class _Builder(DataParts):
         # A phone number without a country code was read in the default region (the row names no country
         # phonenumbers knows): counted in the data-quality summary.
         self.default_region_phone = False
+        self.unset_asset: ActionSource | None = None  # no asset id for the row's source (a local validate)
 
     def warn(self, name: str, message: str) -> None:
         self.warnings.append(Problem(name, message))
@@ -270,8 +277,9 @@ class Assembled(NamedTuple):
     event_time: int
     payload: dict[str, Any]
     warnings: tuple[Problem, ...]
-    # What the data-quality summary counts: the user_data keys, and DEFAULT_REGION_PHONE when a phone
-    # number was read in the default region. Not an `Event` field.
+    # What the data-quality summary counts: the user_data keys, DEFAULT_REGION_PHONE when a phone number
+    # was read in the default region, an UNSET_ASSET value when the row's asset id was not set. Not an
+    # `Event` field.
     user_keys: tuple[str, ...] = ()
 
 
@@ -292,7 +300,10 @@ def assemble(values: Mapping[str, Any], ctx: BuildContext) -> Assembled | Invali
     asset = None
     if source is not None:
         asset = ctx.asset_for(source)
-        if not asset:
+        if not asset and not ctx.assets_required:
+            asset = ""  # checked all the same; counted, so that the run warns once
+            b.unset_asset = source
+        elif not asset:
             b.error("action_source", f"To send {source.value} events, set {ASSET_HINTS[source]}")
     payload: dict[str, Any] = {
         "event_name": _TEXT[name] if name else None,
@@ -323,6 +334,8 @@ def assemble(values: Mapping[str, Any], ctx: BuildContext) -> Assembled | Invali
     user_keys = tuple(payload["user_data"])
     if b.default_region_phone:
         user_keys += (DEFAULT_REGION_PHONE,)
+    if b.unset_asset is not None:
+        user_keys += (UNSET_ASSET[b.unset_asset],)
     if b.errors or name is None or source is None or when is None or asset is None:
         return Invalid(
             tuple(b.errors), tuple(b.warnings), _TEXT[name] if name else None, event_id or None, user_keys

@@ -57,7 +57,7 @@ def outcome_record(outcome: RowOutcome) -> dict[str, Any]:
         "status": outcome.status.value,
         "event_name": outcome.event_name,
         "event_id": outcome.event_id,
-        "asset_id": outcome.asset_id,
+        "asset_id": outcome.asset_id or None,  # "": validated without an asset id
         "errors": [str(p) for p in outcome.errors],
         "warnings": [str(p) for p in outcome.warnings],
     }
@@ -137,7 +137,7 @@ def summary(report: RunReport, *, validate: bool, exit_code: int) -> dict[str, A
     }
     if not validate:
         out["requests"] = report.requests
-    for key in ("interrupted", "auth_error", "budget_stop"):
+    for key in ("interrupted", "auth_error", "budget_stop", "warnings"):
         value = getattr(report, key)
         if value:
             out[key] = value
@@ -219,6 +219,8 @@ def render(report: RunReport, console: Console, *, validate: bool, title: str) -
         console.print(table)
         for name, columns in quality.unused_columns.items():
             console.print(f"[dim]{escape(name)}: columns not used: {escape(', '.join(columns))}[/dim]")
+    for warning in report.warnings:
+        console.print(f"[yellow]warning: {escape(warning)}[/yellow]")
     for note in (report.budget_stop, report.auth_error and f"stopped: {report.auth_error}"):
         if note:
             console.print(f"[red]{escape(note)}[/red]")

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from snapcapi.events.build import DEFAULT_REGION_PHONE, BuildContext
+from snapcapi.events.build import BuildContext
 from snapcapi.events.mapping import Mapper
 from snapcapi.model import (
     FAILURE_SAMPLE,
@@ -43,6 +43,7 @@ from snapcapi.run import memory
 from snapcapi.run.chunks import Chunk, read_chunks
 from snapcapi.run.dedupe import SeenIds
 from snapcapi.run.order import InputOrder
+from snapcapi.run.quality import count_user_keys
 from snapcapi.run.workers import ChunkPool, default_workers
 from snapcapi.send.ledger import Ledger
 
@@ -242,14 +243,7 @@ class Run:
         )
 
     def _count_user_keys(self) -> None:
-        quality = self.report.quality
-        identifiers = quality.identifiers
-        for keys, rows in self.state.user_keys.items():
-            for key in keys:
-                if key == DEFAULT_REGION_PHONE:
-                    quality.default_region_phones += rows
-                else:
-                    identifiers[key] = identifiers.get(key, 0) + rows
+        count_user_keys(self.state.user_keys, self.report)
         self.state.user_keys.clear()
 
     def _over_budget(self) -> bool:
