@@ -24,6 +24,7 @@ from typing import Any, TypedDict, Unpack
 
 from snapcapi.errors import ConfigError, InputError, SnapcapiError
 from snapcapi.events.mapping import Mapper, MappingConfig, load_mapping_file, parse_map_options
+from snapcapi.events.prepare import ReadingOptions, plan_source
 from snapcapi.model import Row, RunReport, Status
 from snapcapi.outputs.atomic import is_stream
 from snapcapi.outputs.rejects import RejectsWriter
@@ -77,6 +78,10 @@ class CommonSettings(TypedDict, total=False):
     mapping: PathLike
     format: str
     delimiter: str
+    sheet: str  # a workbook's sheet (default: the first)
+    preset: str  # a recognized export to read the files as: "auto" (detect), "none", or its name
+    date_format: str  # a strptime pattern for every date field
+    decimal_comma: bool  # numbers are written 12,50 (True) or 12.50 (False); default: decided per column
     limit: int
     max_invalid: float
     batch_size: int
@@ -119,6 +124,10 @@ class Request:
     mapping: Path | None = None
     format: str | None = None
     delimiter: str | None = None
+    sheet: str | None = None
+    preset: str | None = None
+    date_format: str | None = None
+    decimal_comma: bool | None = None
     limit: int | None = None
     max_invalid: float | None = None
     batch_size: int = MAX_EVENTS_PER_REQUEST
@@ -204,8 +213,17 @@ def _finish(request: Request) -> RunReport:
 class Job:
     """An `upload` or `validate` ready to run: settings resolved, inputs opened, outputs started."""
 
-    def __init__(self, run: Run, halt: threading.Event, temporaries: list[Path], secrets: tuple[str, ...]):
+    def __init__(
+        self,
+        run: Run,
+        halt: threading.Event,
+        temporaries: list[Path],
+        secrets: tuple[str, ...],
+        notes: list[str] | None = None,
+    ):
         self.run = run
+        # How the inputs are read: recognized exports, column readings, column choices. The run's first lines.
+        self.notes = notes or []
         self.halt = halt  # set by `stop`: no more retries, no more waits between them
         self.temporaries = temporaries  # report and rejects files being written, until the run ends
         self.secrets = secrets
@@ -256,6 +274,11 @@ def start(request: Request, *, on_attempt: Callable[[AttemptLog], None] | None =
             sources = [stack.enter_context(_opened(f, request, i)) for i, f in enumerate(request.files, 1)]
             mapper = Mapper(mapping, parse_map_options(list(request.maps)))
             ctx = context(settings, mapping, assets_required=not validate_only)
+            reading = ReadingOptions.of(
+                request.preset, request.date_format, request.decimal_comma, dict(mapping.reading)
+            )
+            notes = [note for source in sources for note in plan_source(source, mapper, ctx, reading)]
+            notes += _choice_notes(sources, mapper)
             check_fixed_assets(sources, mapper, ctx, settings)
             halt = threading.Event()
             delivery = None
@@ -292,7 +315,7 @@ def start(request: Request, *, on_attempt: Callable[[AttemptLog], None] | None =
                 workers=request.workers,
             )
             run = Run(sources, mapper, ctx, sender=delivery, ledger=ledger, options=options, sinks=sinks)
-            yield Job(run, halt, temporaries, secrets)
+            yield Job(run, halt, temporaries, secrets, notes)
     except SnapcapiError as err:
         message = redact(str(err), secrets)
         if message == str(err):
@@ -352,7 +375,7 @@ def _opened(file: Input, request: Request, number: int) -> Iterator[Source]:
     if fmt is not None and fmt not in ("csv", "tsv", "jsonl", "parquet"):
         raise ConfigError(f"--format {request.format!r}: expected csv, tsv, jsonl or parquet")
     if isinstance(file, str | os.PathLike):
-        spec = SourceSpec(os.fspath(file), fmt, request.delimiter)
+        spec = SourceSpec(os.fspath(file), fmt, request.delimiter, request.sheet)
         source = open_source(spec, stdin=sys.stdin.buffer)
     else:
         source = _rows_source(file, f"<rows {number}>")
@@ -375,6 +398,16 @@ def _rows_source(rows: Iterable[Mapping[str, Any]], name: str) -> Source:
                 yield Row(name, line, {}, f"line {line}: not a mapping of fields to values")
 
     return Source(name, "jsonl", None, None, records(), ExitStack())
+
+
+def _choice_notes(sources: list[Source], mapper: Mapper) -> list[str]:
+    """Say, per plain file, which column feeds a field that two columns could feed."""
+    notes = []
+    for source in sources:
+        if source.columns is not None and source.preset is None:
+            plan = mapper.plan(source.columns)
+            notes += [f"{source.name}: {note}" for note in plan.choice_notes()]
+    return notes
 
 
 def _rejects_sink(writer: RejectsWriter) -> Sink:

@@ -140,6 +140,9 @@ class Quality:
     duplicates: int = 0  # rows whose event_id repeats an earlier row's
     # rows with a phone number without country code, read in --default-region (the row had no country)
     default_region_phones: int = 0
+    # Rows that are no event (a line item folded into its order, a cancelled order, a totals row), by
+    # reason: the text of the reason before its first colon.
+    not_events: dict[str, int] = field(default_factory=dict)
     unused_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # file -> columns
 
 

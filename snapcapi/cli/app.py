@@ -106,6 +106,31 @@ Format = Annotated[
 Delimiter = Annotated[
     str | None, typer.Option(help="CSV delimiter (default: sniffed).", rich_help_panel=_INPUT)
 ]
+Preset = Annotated[
+    str | None,
+    typer.Option(
+        help="Read the files as this export: shopify, woocommerce, stripe, google, meta; none: plain columns"
+        " (default: recognized from the header).",
+        rich_help_panel=_INPUT,
+        show_default=False,
+    ),
+]
+DateFormat = Annotated[
+    str | None,
+    typer.Option(
+        help="strptime pattern of every date field, e.g. %d/%m/%Y %H:%M (default: decided per column).",
+        rich_help_panel=_INPUT,
+    ),
+]
+DecimalComma = Annotated[
+    bool | None,
+    typer.Option(
+        "--decimal-comma/--no-decimal-comma",
+        help="Numbers are written 12,50 (or 12.50); default: decided per column.",
+        rich_help_panel=_INPUT,
+        show_default=False,
+    ),
+]
 Limit = Annotated[int | None, typer.Option(help="Read only the first N rows.", min=1, rich_help_panel=_INPUT)]
 MaxInvalid = Annotated[
     float | None,
@@ -187,6 +212,9 @@ def _shared_options(
     mapping: MappingFile = None,
     format_: Format = None,
     delimiter: Delimiter = None,
+    preset: Preset = None,
+    date_format: DateFormat = None,
+    decimal_comma: DecimalComma = None,
     limit: Limit = None,
     max_invalid: MaxInvalid = None,
     batch_size: BatchSize = spec.MAX_EVENTS_PER_REQUEST,

@@ -20,7 +20,7 @@ from rich.console import Console
 from snapcapi.api import Request, start
 from snapcapi.errors import AuthError, ConfigError, InputError, LedgerError, OutputError
 from snapcapi.model import RunReport, Status
-from snapcapi.outputs.report import print_error, progress, render, stderr_console, summary
+from snapcapi.outputs.report import print_error, print_note, progress, render, stderr_console, summary
 from snapcapi.run import memory
 from snapcapi.run.interrupts import stopping
 from snapcapi.send.client import AttemptLog
@@ -85,6 +85,8 @@ def execute(request: Request, output: Output) -> int:
                 also=job.halt.set,
             ),
         ):
+            for note in job.notes:
+                print_note(console, note)
             report = job.execute(progress_sink)
     except (ConfigError, InputError, LedgerError, OutputError) as err:
         return _failed(errors, output, str(err), ExitCode.USAGE)

@@ -25,6 +25,9 @@ from snapcapi.spec import EventName, fold, lookup_event_name
 # The column a rejects file adds last (outputs.rejects): `error`, or `snapcapi_error`, `snapcapi_error_2`...
 _REJECTS_ERROR = re.compile(rf"(?:snapcapi_)?{REJECTS_ERROR_COLUMN}|snapcapi_{REJECTS_ERROR_COLUMN}_[0-9]+")
 
+# The [settings] of a mapping file that say how to read inputs rather than where to send.
+READING_SETTINGS = ("preset", "date_format", "decimal_comma", "sheet")
+
 # The v3 objects whose keys are read as if they were top-level columns.
 _V3_OBJECTS = ("user_data", "custom_data", "app_data")
 
@@ -37,6 +40,8 @@ class MappingConfig:
     constants: Mapping[str, str] = field(default_factory=dict)  # field -> value
     event_names: Mapping[str, EventName] = field(default_factory=dict)  # folded user name -> Snap name
     settings: Mapping[str, str] = field(default_factory=dict)  # the file's [settings], for settings.py
+    # The [settings] that say how to read the file (READING_SETTINGS), for `events.prepare`.
+    reading: Mapping[str, str] = field(default_factory=dict)
 
 
 def _check_field(name: str, where: str) -> str:
@@ -81,7 +86,9 @@ def load_mapping_file(path: Path) -> MappingConfig:
         if target is None:
             raise ConfigError(f"{path} [event_names]: {snap_name!r} is not one of Snap's event names")
         event_names[fold(user_name)] = target
-    return MappingConfig(columns, constants, event_names, tables.get("settings", {}))
+    settings = tables.get("settings", {})
+    reading = {name: settings.pop(name) for name in READING_SETTINGS if name in settings}
+    return MappingConfig(columns, constants, event_names, settings, reading)
 
 
 def _string_table(table: object, path: Path, name: str) -> dict[str, str]:
@@ -89,6 +96,9 @@ def _string_table(table: object, path: Path, name: str) -> dict[str, str]:
         raise ConfigError(f"{path}: [{name}] must be a table")
     out: dict[str, str] = {}
     for key, value in table.items():
+        if isinstance(value, bool) and name == "settings" and key == "decimal_comma":
+            out[key] = "true" if value else "false"
+            continue
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise ConfigError(f"{path} [{name}]: {key} must be a string or a number")
         out[str(key)] = str(value)
@@ -101,6 +111,16 @@ class ColumnPlan:
 
     pairs: tuple[tuple[str, str], ...]  # (column, field)
     unused: tuple[str, ...]  # columns that feed no field
+    # Fields two or more columns could feed, detected (not named by the user): (field, chosen, the others).
+    choices: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+
+    def choice_notes(self) -> list[str]:
+        """Say, per field two columns could feed, which one was chosen and how to choose another."""
+        return [
+            f"{name} read from {chosen!r}; {', '.join(repr(o) for o in others)} could feed it too"
+            f" (--map {name}=COLUMN, or [columns] in the mapping file, chooses)"
+            for name, chosen, others in self.choices
+        ]
 
 
 class Mapper:
@@ -129,16 +149,21 @@ class Mapper:
                     f" column (columns: {', '.join(columns)})"
                 )
         taken = set(pairs.values())
+        named = set(pairs)
+        others: dict[str, list[str]] = {}
         for column in columns:
             detected = field_for_column(column)
             if detected is not None and detected not in pairs and column not in taken:
                 pairs[detected] = column
                 taken.add(column)
+            elif detected is not None and detected not in named and column not in taken:
+                others.setdefault(detected, []).append(column)
         if columns and _REJECTS_ERROR.fullmatch(columns[-1]) and columns[-1] not in taken:
             taken.add(columns[-1])  # a rejects file uploaded again: the reason of each refusal
         plan = ColumnPlan(
             pairs=tuple((column, name) for name, column in pairs.items()),
             unused=tuple(c for c in columns if c not in taken),
+            choices=tuple((name, pairs[name], tuple(more)) for name, more in others.items()),
         )
         if len(self._plans) < 1024:  # JSON Lines rows can have ever-new key sets; keep the cache bounded
             self._plans[columns] = plan
@@ -164,6 +189,13 @@ class Mapper:
                 value = _unguarded(_dotted(row.data, column))
                 if not _is_empty(value):
                     values[name] = value
+        for name, value in self.config.constants.items():
+            values.setdefault(name, value)
+        return values
+
+    def with_constants(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Return field values read already (a recognized export's) with the mapping's constants added
+        where the row has no value."""
         for name, value in self.config.constants.items():
             values.setdefault(name, value)
         return values

@@ -18,6 +18,9 @@ from snapcapi.spec import MILLISECONDS_THRESHOLD
 _NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _RELATIVE = re.compile(r"now(?:\s*-\s*(\d{1,6})\s*([smhd]))?", re.IGNORECASE)
+_SPACED_OFFSET = re.compile(
+    r"(\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s+([+-]\d{2}:?\d{2}|Z|UTC|GMT)", re.I
+)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -71,6 +74,18 @@ def _from_iso(text: str, timezone: tzinfo) -> int:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
+        moment = None
+    if moment is None:
+        # Exports write the offset after a space (Shopify: `2026-11-30 14:22:05 -0500`), or a zone name.
+        spaced = _SPACED_OFFSET.fullmatch(text)
+        if spaced is not None:
+            offset = spaced.group(2)
+            offset = "+00:00" if offset.upper() in ("Z", "UTC", "GMT") else offset
+            try:
+                moment = datetime.fromisoformat(spaced.group(1) + offset)
+            except ValueError:
+                moment = None
+    if moment is None:
         raise ValueError(
             f"{text[:40]!r} is not a time snapcapi reads: use ISO 8601 (2026-11-20T14:03:00Z),"
             " a date (2026-11-20), or Unix seconds or milliseconds"

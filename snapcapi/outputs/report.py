@@ -133,6 +133,7 @@ def summary(report: RunReport, *, validate: bool, exit_code: int) -> dict[str, A
         "stale_events": quality.stale,
         "duplicate_event_ids": quality.duplicates,
         "phones_in_default_region": quality.default_region_phones,
+        "skipped_not_events": dict(sorted(quality.not_events.items())),
         "unused_columns": {f: list(c) for f, c in quality.unused_columns.items()},
     }
     if not validate:
@@ -215,6 +216,8 @@ def render(report: RunReport, console: Console, *, validate: bool, title: str) -
             # National numbers of rows without a country: right only if those customers live there.
             phones = quality.default_region_phones
             table.add_row("phone read in default region", str(phones), _share(phones, readable))
+        for reason, count in sorted(quality.not_events.items()):
+            table.add_row(f"skipped: {escape(reason)}", str(count), _share(count, readable))
         console.print()
         console.print(table)
         for name, columns in quality.unused_columns.items():
@@ -251,6 +254,11 @@ def verdict(report: RunReport, *, validate: bool) -> str:
 def stderr_console(quiet: bool = False) -> Console:
     """Return the console of the human report: standard error, no highlighting, silent when `quiet`."""
     return Console(stderr=True, quiet=quiet, highlight=False)
+
+
+def print_note(console: Console, message: str) -> None:
+    """Print how an input is read (`api.Job.notes`): one line, before the run."""
+    console.print(f"[dim]snapcapi:[/dim] {escape(message)}", soft_wrap=True)
 
 
 def print_error(console: Console, message: str) -> None:

@@ -89,9 +89,17 @@ def csv_lines(readline: Callable[[int], str], state: LineState, cap: int) -> Ite
         yield line
 
 
-def read_header(name: str, reader: Iterator[list[str]], state: LineState) -> list[str]:
-    """Return the first non-blank record as the column names. Raises InputError if there is none, or if it
-    cannot be read, or names a column twice or not at all."""
+def read_header(
+    name: str, reader: Iterator[list[str]], state: LineState, preamble: list[str] | None = None
+) -> list[str]:
+    """Return the first non-blank record that is not a preamble line as the column names. Raises InputError
+    if there is none, or if it cannot be read, or names a column twice (other than `REPEATABLE` ones) or
+    not at all.
+
+    A preamble line (`is_preamble`: Google's `Parameters:TimeZone=...`, a title in the first cell of an
+    otherwise empty row) is skipped, and its first cell added to `preamble` when given.
+    """
+    skipped = 0
     while True:
         state.record = 0
         start = state.lines + 1
@@ -107,6 +115,11 @@ def read_header(name: str, reader: Iterator[list[str]], state: LineState) -> lis
         if state.problem is not None:
             hint = "; is it UTF-16 or binary? save it as UTF-8 text" if "NUL" in state.problem else ""
             raise InputError(f"{name}: the header row cannot be read: {state.problem}{hint}")
+        if fields and skipped < _MAX_PREAMBLE and is_preamble(fields):
+            skipped += 1
+            if preamble is not None:
+                preamble.append(fields[0])
+            continue
         if fields:
             break
     state.record = 0
@@ -115,10 +128,46 @@ def read_header(name: str, reader: Iterator[list[str]], state: LineState) -> lis
         raise InputError(f"{name}: header column {empty[0]} has no name")
     if empty:
         raise InputError(f"{name}: header columns {', '.join(empty)} have no name")
+    fields = _number_repeats(fields)
     if len(set(fields)) < len(fields):
         repeated = sorted({c for c in fields if fields.count(c) > 1})
         raise InputError(f"{name}: the header repeats column names: {', '.join(repeated)}")
     return fields
+
+
+# Lines above a header that are not one: at most this many.
+_MAX_PREAMBLE = 10
+# Columns a header may repeat when it is Meta's offline events file (two of `_META_KEYS` in it), which
+# has up to three `email` and `phone` columns. The second is named `email 2`, the third `email 3`.
+REPEATABLE = frozenset({"email", "phone", "madid"})
+_META_KEYS = frozenset({"fn", "ln", "ct", "st", "zip", "country", "gen", "doby", "event_name", "event_time"})
+
+
+def is_preamble(fields: list[str]) -> bool:
+    """True for a line above the header: Google's `Parameters:TimeZone=...`, or a title (a first cell with
+    a space or a colon in it, and nothing else on the line)."""
+    first = fields[0].strip()
+    if first.lower().startswith("parameters:"):
+        return True
+    if len(fields) < 2 or any(f.strip() for f in fields[1:]):
+        return False
+    return bool(first) and (" " in first or ":" in first)
+
+
+def _number_repeats(fields: list[str]) -> list[str]:
+    keys = {column.strip().lower() for column in fields}
+    if len(keys & _META_KEYS) < 2:  # not Meta's file: a repeated name is a mistake, refused
+        return fields
+    seen: dict[str, int] = {}
+    out = []
+    for column in fields:
+        key = column.strip().lower()
+        if key in REPEATABLE:
+            seen[key] = seen.get(key, 0) + 1
+            if seen[key] > 1:
+                column = f"{column} {seen[key]}"
+        out.append(column)
+    return out
 
 
 def csv_rows(

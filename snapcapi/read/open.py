@@ -27,7 +27,6 @@ Decisions:
 
 from __future__ import annotations
 
-import csv
 import gzip
 import io
 import itertools
@@ -46,13 +45,14 @@ from snapcapi.read.jsonl import jsonl_rows
 from snapcapi.read.lines import STREAM_ERRORS, LineState, describe
 from snapcapi.read.parquet import MAGIC as PARQUET_MAGIC
 from snapcapi.read.parquet import is_parquet_name, open_parquet
+from snapcapi.read.presets import Preset
+from snapcapi.read.sniff import sample_rows, sniff_delimiter
+from snapcapi.read.values import DateReading, NumberReading
 
 MAX_RECORD_CHARS: Final = 8 * 1024 * 1024
 FORMATS: Final = ("csv", "tsv", "jsonl", "parquet")
 
 _SAMPLE_BYTES: Final = 64 * 1024  # read ahead to tell the format and delimiter
-_SNIFF_CHARS: Final = 8 * 1024  # csv.Sniffer's regexes are quadratic on hostile text: keep its sample small
-_DELIMITERS: Final = ",;|\t"
 EXTENSIONS: Final = {  # file name endings and the formats they stand for (rejects.py reads it too)
     ".csv": "csv",
     ".tsv": "tsv",
@@ -79,6 +79,7 @@ class SourceSpec:
     path: str
     format: str | None = None
     delimiter: str | None = None
+    sheet: str | None = None  # a workbook's sheet (default: the first)
 
 
 class Source:
@@ -95,12 +96,21 @@ class Source:
         splitter: Splitter | None = None,
         *,
         bom: bool = False,
+        preamble: list[str] | None = None,
+        sample: list[Row] | None = None,
     ) -> None:
         self.name = name  # as shown to users: the path as given, or "<stdin>"
         self.bom = bom  # the text started with a UTF-8 BOM (written back in the rejects file)
         self.format = format
         self.delimiter = delimiter
         self.columns = columns
+        self.preamble = preamble or []  # the lines above the header (their first cells)
+        self.sample = sample or []  # the first rows, read again at open: to decide how to read columns
+        # How the rows are to be read, decided once the file is open (`events.prepare.plan_source`): the
+        # recognized export, the readings of number and date fields, the time zone the file names.
+        self.preset: Preset | None = None
+        self.readings: dict[str, NumberReading | DateReading] = {}
+        self.timezone: str | None = None
         self._records = records
         self._stack = stack
         self._splitter = splitter
@@ -220,15 +230,21 @@ def open_source(
             records = jsonl_rows(name, feed.readline, state, max_record_chars)
         else:
             if delimiter is None:
-                delimiter = "\t" if fmt == "tsv" else _sniff_delimiter(sample)
+                delimiter = "\t" if fmt == "tsv" else sniff_delimiter(sample)
             widen_field_limit(max_record_chars)
             reader = csv_reader(csv_lines(feed.readline, state, max_record_chars), delimiter)
-            columns = read_header(name, reader, state)
+            preamble: list[str] = []
+            columns = read_header(name, reader, state, preamble)
             records = csv_rows(name, reader, state, columns)
         stack.callback(records.close)
         layout = Layout(name, delimiter, None if columns is None else tuple(columns), max_record_chars)
         splitter = Splitter(layout, feed, state)
-        return Source(name, fmt, delimiter, columns, records, stack, splitter, bom=bom)
+        first: list[Row] = []
+        if columns is not None and delimiter is not None:
+            first = sample_rows(name, sample, delimiter, columns, len(sample) >= _SAMPLE_BYTES)
+        source = Source(name, fmt, delimiter, columns, records, stack, splitter, bom=bom, sample=first)
+        source.preamble = preamble if columns is not None else []
+        return source
     except BaseException:
         stack.close()
         raise
@@ -307,25 +323,6 @@ def _detect_format(name: str, path: str, sample: bytes) -> str:
                 raise InputError(f"{name} is a JSON array, not JSON Lines (one object a line)")
             return fmt
     return "jsonl" if sample.lstrip().startswith(b"{") else "csv"
-
-
-def _sniff_delimiter(sample: bytes) -> str:
-    """Return the delimiter csv.Sniffer finds among `,;|<tab>`, checked against the header line."""
-    text = sample[:_SNIFF_CHARS].decode("utf-8", "replace")
-    end = max(text.rfind("\n"), text.rfind("\r"))
-    if end > 0:
-        text = text[:end]
-    try:
-        found = csv.Sniffer().sniff(text, delimiters=_DELIMITERS).delimiter
-    except csv.Error:
-        found = ""
-    header = text.splitlines()[0] if text else ""
-    counts = {d: header.count(d) for d in _DELIMITERS}
-    best = max(_DELIMITERS, key=lambda d: counts[d])
-    # A one-column file defeats the sniffer, and it can pick a character the header does not even contain.
-    if found not in counts or (counts[found] == 0 and counts[best] > 0):
-        return best if counts[best] > 0 else ","
-    return found
 
 
 class _Readable(Protocol):

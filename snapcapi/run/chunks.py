@@ -18,6 +18,7 @@ distinct tuple once."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -25,10 +26,12 @@ from typing import Any
 
 from snapcapi.events.build import Assembled, BuildContext, assemble
 from snapcapi.events.mapping import ColumnPlan, Mapper
+from snapcapi.events.prepare import Reading, apply_readings, prepared_rows
 from snapcapi.events.wire import encode_event, encode_json
 from snapcapi.model import NOT_AN_EVENT, Problem, Row
 from snapcapi.read.blocks import Block, Layout, Record
 from snapcapi.read.open import Source
+from snapcapi.read.presets.base import first_filled, is_totals_label
 
 _FieldsMapper = Callable[[Sequence[str]], dict[str, Any]]
 Built = tuple[
@@ -58,6 +61,10 @@ class Chunk:
     block: Block | None = None
     layout: Layout | None = None
     want_rows: bool = False
+    # Number and date fields to read by their column's reading (`events.prepare`), for a file that needs it.
+    readings: tuple[tuple[str, Reading], ...] = ()
+    # The rows are field values already (a recognized export's, `events.prepare.prepared_rows`).
+    prepared: bool = False
 
 
 # One chunk built: a `Built` per record, in order, and the rows parsed from its block when asked for.
@@ -88,6 +95,7 @@ class ChunkBuilder:
         else:
             records = [(row.line, list(row.data.values()), row.error) for row in chunk.rows]
         to_values = self._values_of(chunk)
+        readings = chunk.readings
         keys = self._keys
         encode = (encode_event if ctx.fast else encode_json) if self.bodies else _no_body
         out: list[Built] = []
@@ -100,7 +108,13 @@ class ChunkBuilder:
                 skip = (Problem("row", str(values[NOT_AN_EVENT])),)
                 out.append((line, None, None, None, None, (), skip, ()))
                 continue
+            if readings:
+                apply_readings(values, readings)
             built = assemble(values, ctx)
+            if not isinstance(built, Assembled) and not built.user_keys and _totals(values, data):
+                skip = (Problem("row", "totals row: no identifier and no id, not sent"),)
+                out.append((line, None, None, None, None, (), skip, ()))
+                continue
             if isinstance(built, Assembled):
                 payload = built.payload
                 user = built.user_keys
@@ -139,6 +153,8 @@ class ChunkBuilder:
     def _values_of(self, chunk: Chunk) -> Callable[[int, Any], dict[str, Any]]:
         """Return how to get a record's canonical values in this chunk: `Mapper.map`, or its faster form."""
         mapper, file, columns, plan = self.mapper, chunk.file, chunk.columns, chunk.plan
+        if chunk.prepared:
+            return lambda line, data: mapper.with_constants(data)
         if columns is None:
             return lambda line, data: mapper.map(Row(file, line, data))
         assert plan is not None
@@ -157,6 +173,19 @@ def _no_body(payload: object) -> bytes:
     return b""
 
 
+# Fields a totals row has none of.
+_WHO = ("email", "phone", "madid", "ip_address", "external_id", "order_id", "event_id")
+
+
+def _totals(values: dict[str, Any], data: Any) -> bool:
+    """True for an invalid row that is a file's totals row: no identifier nor id, and a first cell that
+    says `Total` (`Summe`, `Grand total`...)."""
+    if any(name in values and not is_totals_label(values[name]) for name in _WHO):
+        return False
+    cells = data.values() if isinstance(data, dict) else data
+    return is_totals_label(first_filled(cells))
+
+
 # Characters of values in one chunk at most (about): a MiB, however many rows that is (ordinary rows
 # are a few hundred characters, so a chunk of them is bound by its row count instead).
 CHUNK_CHARS = 1024 * 1024
@@ -172,6 +201,7 @@ def read_chunks(
     unused: dict[str, tuple[str, ...]],
     want_rows: bool = True,
     max_chars: int = CHUNK_CHARS,
+    ctx: BuildContext | None = None,
 ) -> Iterator[tuple[tuple[Source, list[Row] | None], Chunk]]:
     """Read the sources' records, at most `limit` in all, into chunks of at most `size` records of one
     source and about `max_chars` characters (so that records with huge fields do not pile up).
@@ -188,9 +218,22 @@ def read_chunks(
         if source.columns is not None:
             columns = tuple(source.columns)
             plan = mapper.plan(columns, source=source.name)
-            if plan.unused:
+            if plan.unused and source.preset is None:  # a recognized export's columns are its preset's
                 unused[source.name] = plan.unused
         name, layout = source.name, source.layout
+        readings = tuple(source.readings.items())
+        if source.preset is not None:
+            assert ctx is not None, "reading a recognized export needs the build context"
+            taken = itertools.islice(source.rows(), None if limit is None else limit - read)
+            for rows_read, prepared in _prepared_chunks(source, taken, mapper, ctx, size):
+                read += len(rows_read)
+                chunk = Chunk(name, None, None, prepared, prepared=True)
+                yield (source, rows_read), chunk
+                if stop.is_set():
+                    return
+            if limit is not None and read >= limit:
+                return
+            continue
         rows: list[Row] = []
         chars = 0
         pieces = source.pieces(size, max_chars, None if limit is None else limit - read)
@@ -198,29 +241,52 @@ def read_chunks(
             for piece in pieces:
                 if isinstance(piece, Block):
                     if rows:
-                        yield (source, rows), Chunk(name, columns, plan, rows)
+                        yield (source, rows), Chunk(name, columns, plan, rows, readings=readings)
                         rows, chars = [], 0
                     read += piece.records
-                    chunk = Chunk(name, columns, plan, [], piece, layout, want_rows)
+                    chunk = Chunk(name, columns, plan, [], piece, layout, want_rows, readings)
                     yield (source, None), chunk
                 else:
                     read += 1
                     rows.append(piece)
                     chars += _chars(piece)
                     if len(rows) >= size or chars >= max_chars:
-                        yield (source, rows), Chunk(name, columns, plan, rows)
+                        yield (source, rows), Chunk(name, columns, plan, rows, readings=readings)
                         rows, chars = [], 0
                 if stop.is_set() or (limit is not None and read >= limit):
                     break
         except Exception:
             # Rows read before a read error still get their outcomes; the error follows them.
             if rows:
-                yield (source, rows), Chunk(name, columns, plan, rows)
+                yield (source, rows), Chunk(name, columns, plan, rows, readings=readings)
             raise
         if rows:
-            yield (source, rows), Chunk(name, columns, plan, rows)
+            yield (source, rows), Chunk(name, columns, plan, rows, readings=readings)
         if stop.is_set() or (limit is not None and read >= limit):
             return
+
+
+def _prepared_chunks(
+    source: Source, rows: Iterator[Row], mapper: Mapper, ctx: BuildContext, size: int
+) -> Iterator[tuple[list[Row], list[Row]]]:
+    """The rows of a recognized export in chunks of `size`: (the rows as read, their prepared rows)."""
+    read: list[Row] = []
+
+    def remember(rows: Iterator[Row]) -> Iterator[Row]:
+        for row in rows:
+            read.append(row)
+            yield row
+
+    prepared: list[Row] = []
+    for row in prepared_rows(source, remember(rows), mapper, ctx):
+        prepared.append(row)
+        if len(prepared) >= size:
+            done = len(prepared)
+            yield read[:done], prepared
+            del read[:done]
+            prepared = []
+    if prepared:
+        yield read, prepared
 
 
 def _chars(row: Row) -> int:

@@ -220,6 +220,8 @@ class Run:
                     items.append(event)
                 elif not errors:  # not an event (chunks.Built): skipped, its reason the warning
                     items.append(RowOutcome(file, line, Status.SKIPPED, name, event_id, (), warnings))
+                    reason = warnings[0].message.split(":", 1)[0] if warnings else "not an event"
+                    quality.not_events[reason] = quality.not_events.get(reason, 0) + 1
                 else:
                     state.invalid += 1
                     items.append(RowOutcome(file, line, Status.INVALID, name, event_id, errors, warnings))
@@ -240,6 +242,7 @@ class Run:
             stop=self.state.stop,
             unused=self.report.quality.unused_columns,
             want_rows=bool(self.sinks),
+            ctx=self.ctx,
         )
 
     def _count_user_keys(self) -> None:
