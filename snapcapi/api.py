@@ -372,8 +372,8 @@ def _sandbox(settings: Settings, stack: ExitStack) -> Settings:
 @contextmanager
 def _opened(file: Input, request: Request, number: int) -> Iterator[Source]:
     fmt = request.format.lower() if request.format else None
-    if fmt is not None and fmt not in ("csv", "tsv", "jsonl", "parquet"):
-        raise ConfigError(f"--format {request.format!r}: expected csv, tsv, jsonl or parquet")
+    if fmt is not None and fmt not in ("csv", "tsv", "jsonl", "parquet", "xlsx"):
+        raise ConfigError(f"--format {request.format!r}: expected csv, tsv, jsonl, parquet or xlsx")
     if isinstance(file, str | os.PathLike):
         spec = SourceSpec(os.fspath(file), fmt, request.delimiter, request.sheet)
         source = open_source(spec, stdin=sys.stdin.buffer)

@@ -100,11 +100,15 @@ MappingFile = Annotated[Path | None, typer.Option(help="TOML mapping file.", ric
 Format = Annotated[
     str | None,
     typer.Option(
-        "--format", help="csv, tsv, jsonl or parquet (default: by extension).", rich_help_panel=_INPUT
+        "--format", help="csv, tsv, jsonl, parquet or xlsx (default: by extension).", rich_help_panel=_INPUT
     ),
 ]
 Delimiter = Annotated[
     str | None, typer.Option(help="CSV delimiter (default: sniffed).", rich_help_panel=_INPUT)
+]
+Sheet = Annotated[
+    str | None,
+    typer.Option(help="A workbook's sheet, by name or number (default: the first).", rich_help_panel=_INPUT),
 ]
 Preset = Annotated[
     str | None,
@@ -212,6 +216,7 @@ def _shared_options(
     mapping: MappingFile = None,
     format_: Format = None,
     delimiter: Delimiter = None,
+    sheet: Sheet = None,
     preset: Preset = None,
     date_format: DateFormat = None,
     decimal_comma: DecimalComma = None,

@@ -31,6 +31,7 @@ import gzip
 import io
 import itertools
 import sys
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -48,9 +49,10 @@ from snapcapi.read.parquet import is_parquet_name, open_parquet
 from snapcapi.read.presets import Preset
 from snapcapi.read.sniff import sample_rows, sniff_delimiter
 from snapcapi.read.values import DateReading, NumberReading
+from snapcapi.read.xlsx import is_workbook_name, open_workbook
 
 MAX_RECORD_CHARS: Final = 8 * 1024 * 1024
-FORMATS: Final = ("csv", "tsv", "jsonl", "parquet")
+FORMATS: Final = ("csv", "tsv", "jsonl", "parquet", "xlsx")
 
 _SAMPLE_BYTES: Final = 64 * 1024  # read ahead to tell the format and delimiter
 EXTENSIONS: Final = {  # file name endings and the formats they stand for (rejects.py reads it too)
@@ -180,6 +182,8 @@ def open_source(
     delimiter = _check_delimiter(spec.delimiter)
     if fmt == "parquet" or (fmt is None and is_parquet_name(spec.path)):
         return _parquet_source(spec.path)
+    if fmt == "xlsx" or (fmt is None and (is_workbook_name(spec.path) or _zipped_workbook(spec.path))):
+        return _workbook_source(spec, stdin)
     name = "<stdin>" if spec.path == "-" else spec.path
     stack = ExitStack()
     try:
@@ -261,12 +265,41 @@ def _parquet_source(path: str) -> Source:
     return Source(path, "parquet", None, opened.columns, opened.rows, stack)
 
 
+def _workbook_source(spec: SourceSpec, stdin: BinaryIO | None) -> Source:
+    """An Excel workbook's sheet as a `Source` of rows (no blocks: its cells are read here)."""
+    if spec.path == "-":
+        data = (stdin if stdin is not None else sys.stdin.buffer).read()
+        book = open_workbook("<stdin>", io.BytesIO(data), spec.sheet)
+        name = "<stdin>"
+    else:
+        _open_file(spec.path).close()  # the same messages as any file: missing, a directory...
+        book = open_workbook(spec.path, spec.path, spec.sheet)
+        name = spec.path
+    source = Source(name, "xlsx", None, book.columns, book.rows, ExitStack(), sample=book.sample)
+    source.preamble = book.preamble
+    return source
+
+
+def _zipped_workbook(path: str) -> bool:
+    """True for a zip archive that is an Excel workbook, whatever its name (`export.zip`, no extension)."""
+    if path == "-":
+        return False
+    try:
+        with open(path, "rb") as file:
+            if file.read(4) != b"PK\x03\x04":
+                return False
+        with zipfile.ZipFile(path) as archive:
+            return "xl/workbook.xml" in archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
 def _check_format(fmt: str | None) -> str | None:
     if fmt is None:
         return None
     folded = {"ndjson": "jsonl", "json": "jsonl"}.get(fmt.lower(), fmt.lower())
     if folded not in FORMATS:
-        raise ConfigError(f"format {fmt!r}: expected csv, tsv, jsonl or parquet")
+        raise ConfigError(f"format {fmt!r}: expected csv, tsv, jsonl, parquet or xlsx")
     return folded
 
 
