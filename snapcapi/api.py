@@ -24,7 +24,7 @@ from typing import Any, TypedDict, Unpack
 
 from snapcapi.errors import ConfigError, InputError, SnapcapiError
 from snapcapi.events.mapping import Mapper, MappingConfig, load_mapping_file, parse_map_options
-from snapcapi.events.prepare import ReadingOptions, plan_source
+from snapcapi.events.prepare import ReadingOptions, plan_sources
 from snapcapi.model import Row, RunReport, Status
 from snapcapi.outputs.atomic import is_stream
 from snapcapi.outputs.rejects import RejectsWriter
@@ -277,8 +277,7 @@ def start(request: Request, *, on_attempt: Callable[[AttemptLog], None] | None =
             reading = ReadingOptions.of(
                 request.preset, request.date_format, request.decimal_comma, dict(mapping.reading)
             )
-            notes = [note for source in sources for note in plan_source(source, mapper, ctx, reading)]
-            notes += _choice_notes(sources, mapper)
+            notes = plan_sources(sources, mapper, ctx, reading)
             check_fixed_assets(sources, mapper, ctx, settings)
             halt = threading.Event()
             delivery = None
@@ -398,16 +397,6 @@ def _rows_source(rows: Iterable[Mapping[str, Any]], name: str) -> Source:
                 yield Row(name, line, {}, f"line {line}: not a mapping of fields to values")
 
     return Source(name, "jsonl", None, None, records(), ExitStack())
-
-
-def _choice_notes(sources: list[Source], mapper: Mapper) -> list[str]:
-    """Say, per plain file, which column feeds a field that two columns could feed."""
-    notes = []
-    for source in sources:
-        if source.columns is not None and source.preset is None:
-            plan = mapper.plan(source.columns)
-            notes += [f"{source.name}: {note}" for note in plan.choice_notes()]
-    return notes
 
 
 def _rejects_sink(writer: RejectsWriter) -> Sink:

@@ -210,7 +210,7 @@ def test_format_argument_is_case_insensitive_with_aliases(tmp_path: Path, given:
 
 def test_unknown_format_argument_is_a_config_error(tmp_path: Path) -> None:
     """An unknown format is a usage error, raised before the file is read."""
-    with pytest.raises(ConfigError, match=r"^format 'xml': expected csv, tsv, jsonl or parquet$"):
+    with pytest.raises(ConfigError, match=r"^format 'xml': expected csv, tsv, jsonl, parquet or xlsx$"):
         read_all(write(tmp_path, "a.csv", CSV_TEXT), fmt="xml")
 
 

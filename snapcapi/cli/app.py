@@ -20,6 +20,46 @@ from rich.console import Console
 from snapcapi import __version__, spec
 from snapcapi.api import Request
 from snapcapi.cli.command import ExitCode, Output, execute
+from snapcapi.cli.options import (
+    SENDING_PANEL,
+    AccessToken,
+    ApiUrl,
+    AppId,
+    BatchSize,
+    ClientId,
+    ClientSecret,
+    Concurrency,
+    ConversionType,
+    DateFormat,
+    DecimalComma,
+    DefaultRegion,
+    Delimiter,
+    EnvFile,
+    EventType,
+    Files,
+    Format,
+    JsonOutput,
+    Limit,
+    MapOption,
+    MappingFile,
+    MaxInvalid,
+    MaxRetries,
+    NoProgress,
+    OAuthUrl,
+    PixelId,
+    Preset,
+    Quiet,
+    RefreshToken,
+    RejectsPath,
+    ReportPath,
+    Sheet,
+    SnapAppId,
+    StateDir,
+    Timeout,
+    Timezone,
+    Verbose,
+    Workers,
+)
 from snapcapi.errors import SnapcapiError
 from snapcapi.events.identifiers import IDENTIFIERS, IdentifierError, is_hashed, normalize, sha256_hex
 from snapcapi.events.phone import has_country_code, region_of_country
@@ -34,166 +74,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-_SETTINGS = "Settings (flag, then SNAPCAPI_* variable, then .env, then the mapping file)"
-_INPUT = "Input"
-_OUTPUT = "Output"
-_SENDING = "Sending"
-
-Files = Annotated[
-    list[str],
-    typer.Argument(
-        metavar="FILE...", help="CSV, TSV or JSON Lines files (.gz too); - for stdin.", show_default=False
-    ),
-]
-AccessToken = Annotated[
-    str | None,
-    typer.Option(help="Long-lived Conversions API token.", rich_help_panel=_SETTINGS, show_default=False),
-]
-ClientId = Annotated[str | None, typer.Option(help="OAuth client id.", rich_help_panel=_SETTINGS)]
-ClientSecret = Annotated[str | None, typer.Option(help="OAuth client secret.", rich_help_panel=_SETTINGS)]
-RefreshToken = Annotated[str | None, typer.Option(help="OAuth refresh token.", rich_help_panel=_SETTINGS)]
-PixelId = Annotated[
-    str | None, typer.Option(help="Pixel ID: the asset of WEB and OFFLINE events.", rich_help_panel=_SETTINGS)
-]
-SnapAppId = Annotated[
-    str | None, typer.Option(help="Snap App ID: the asset of MOBILE_APP events.", rich_help_panel=_SETTINGS)
-]
-AppId = Annotated[
-    str | None, typer.Option(help="Store app id of MOBILE_APP events.", rich_help_panel=_SETTINGS)
-]
-ApiUrl = Annotated[
-    str | None,
-    typer.Option(help=f"API base URL (default {spec.DEFAULT_API_URL})", rich_help_panel=_SETTINGS),
-]
-OAuthUrl = Annotated[str | None, typer.Option(help="OAuth token URL.", rich_help_panel=_SETTINGS)]
-ConversionType = Annotated[
-    str | None,
-    typer.Option(
-        help="Action source of rows without one: WEB, MOBILE_APP or OFFLINE (default WEB)",
-        rich_help_panel=_SETTINGS,
-    ),
-]
-DefaultRegion = Annotated[
-    str | None,
-    typer.Option(
-        help="Phone region for numbers without a country code (default US)", rich_help_panel=_SETTINGS
-    ),
-]
-StateDir = Annotated[
-    Path | None, typer.Option(help="Where the delivery ledger lives.", rich_help_panel=_SETTINGS)
-]
-EnvFile = Annotated[
-    Path | None, typer.Option(help="Read settings from this .env file.", rich_help_panel=_SETTINGS)
-]
-EventType = Annotated[
-    str | None, typer.Option(help="Event name of rows without one.", rich_help_panel=_SETTINGS)
-]
-Timezone = Annotated[
-    str | None,
-    typer.Option(help="Time zone of times without an offset (default UTC)", rich_help_panel=_SETTINGS),
-]
-MapOption = Annotated[
-    list[str] | None, typer.Option("--map", help="FIELD=COLUMN (repeatable).", rich_help_panel=_INPUT)
-]
-MappingFile = Annotated[Path | None, typer.Option(help="TOML mapping file.", rich_help_panel=_INPUT)]
-Format = Annotated[
-    str | None,
-    typer.Option(
-        "--format", help="csv, tsv, jsonl, parquet or xlsx (default: by extension).", rich_help_panel=_INPUT
-    ),
-]
-Delimiter = Annotated[
-    str | None, typer.Option(help="CSV delimiter (default: sniffed).", rich_help_panel=_INPUT)
-]
-Sheet = Annotated[
-    str | None,
-    typer.Option(help="A workbook's sheet, by name or number (default: the first).", rich_help_panel=_INPUT),
-]
-Preset = Annotated[
-    str | None,
-    typer.Option(
-        help="Read the files as this export: shopify, woocommerce, stripe, google, meta; none: plain columns"
-        " (default: recognized from the header).",
-        rich_help_panel=_INPUT,
-        show_default=False,
-    ),
-]
-DateFormat = Annotated[
-    str | None,
-    typer.Option(
-        help="strptime pattern of every date field, e.g. %d/%m/%Y %H:%M (default: decided per column).",
-        rich_help_panel=_INPUT,
-    ),
-]
-DecimalComma = Annotated[
-    bool | None,
-    typer.Option(
-        "--decimal-comma/--no-decimal-comma",
-        help="Numbers are written 12,50 (or 12.50); default: decided per column.",
-        rich_help_panel=_INPUT,
-        show_default=False,
-    ),
-]
-Limit = Annotated[int | None, typer.Option(help="Read only the first N rows.", min=1, rich_help_panel=_INPUT)]
-MaxInvalid = Annotated[
-    float | None,
-    typer.Option(
-        help="Stop before sending more once this share of rows is invalid.",
-        min=0.0,
-        max=1.0,
-        rich_help_panel=_INPUT,
-    ),
-]
-BatchSize = Annotated[
-    int,
-    typer.Option(
-        help="Events per request.", min=1, max=spec.MAX_EVENTS_PER_REQUEST, rich_help_panel=_SENDING
-    ),
-]
-Concurrency = Annotated[
-    int, typer.Option(help="Requests in flight.", min=1, max=64, rich_help_panel=_SENDING)
-]
-Workers = Annotated[
-    int | None,
-    typer.Option(
-        help="Processes building events (default: one per CPU; 1: this process only).",
-        min=1,
-        max=64,
-        show_default=False,
-        rich_help_panel=_SENDING,
-    ),
-]
-MaxRetries = Annotated[
-    int, typer.Option(help="Retries of one request.", min=0, max=50, rich_help_panel=_SENDING)
-]
-Timeout = Annotated[
-    float, typer.Option(help="Seconds to wait for an answer.", min=0.1, rich_help_panel=_SENDING)
-]
-ReportPath = Annotated[
-    Path | None,
-    typer.Option(
-        "--report", help="Write one record per row (JSON Lines, or CSV for .csv).", rich_help_panel=_OUTPUT
-    ),
-]
-RejectsPath = Annotated[
-    Path | None,
-    typer.Option(
-        "--rejects",
-        help="Write invalid and rejected rows, in the input's format, plus an error column.",
-        rich_help_panel=_OUTPUT,
-    ),
-]
-JsonOutput = Annotated[
-    bool, typer.Option("--json", help="Print a JSON summary on stdout.", rich_help_panel=_OUTPUT)
-]
-Quiet = Annotated[
-    bool, typer.Option("--quiet", "-q", help="No progress and no human report.", rich_help_panel=_OUTPUT)
-]
-NoProgress = Annotated[bool, typer.Option("--no-progress", help="No progress bar.", rich_help_panel=_OUTPUT)]
-Verbose = Annotated[
-    bool, typer.Option("--verbose", "-v", help="Each request's status and timing.", rich_help_panel=_OUTPUT)
-]
 
 
 def _shared_options(
@@ -272,18 +152,18 @@ def upload(
         bool, typer.Option("--sandbox", help="Send to an emulator inside this process: no credentials.")
     ] = False,
     test_event_code: Annotated[
-        str | None, typer.Option(help="Mark the events as Snap test events.", rich_help_panel=_SENDING)
+        str | None, typer.Option(help="Mark the events as Snap test events.", rich_help_panel=SENDING_PANEL)
     ] = None,
     resend: Annotated[
         bool,
         typer.Option(
-            "--resend", help="Ignore the ledger: send rows delivered before.", rich_help_panel=_SENDING
+            "--resend", help="Ignore the ledger: send rows delivered before.", rich_help_panel=SENDING_PANEL
         ),
     ] = False,
     no_ledger: Annotated[
         bool,
         typer.Option(
-            "--no-ledger", help="Neither read nor write the delivery ledger.", rich_help_panel=_SENDING
+            "--no-ledger", help="Neither read nor write the delivery ledger.", rich_help_panel=SENDING_PANEL
         ),
     ] = False,
     **shared: Any,
@@ -307,6 +187,50 @@ def validate(
 ) -> Request:
     """Check every row as `upload` would, send nothing, and summarize the data's quality."""
     return Request.of(files, {"remote": remote, **shared}, send=False)
+
+
+@app.command("inspect")
+def inspect_(
+    file: Annotated[str, typer.Argument(metavar="FILE", help="The file to look at; - for stdin.")],
+    write_mapping: Annotated[
+        Path | None,
+        typer.Option("--write-mapping", metavar="PATH", help="Write a mapping file stating every choice."),
+    ] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    event_type: EventType = None,
+    conversion_type: ConversionType = None,
+    timezone: Timezone = None,
+    map_: MapOption = None,
+    mapping: MappingFile = None,
+    format_: Format = None,
+    delimiter: Delimiter = None,
+    sheet: Sheet = None,
+    preset: Preset = None,
+    date_format: DateFormat = None,
+    decimal_comma: DecimalComma = None,
+) -> None:
+    """Show what snapcapi makes of a file: format, recognized export, column -> field with masked samples,
+    missing fields, suggested options."""
+    from snapcapi.cli.inspecting import run_inspect
+
+    raise typer.Exit(
+        run_inspect(
+            file,
+            write_mapping=write_mapping,
+            as_json=json_,
+            event_type=event_type,
+            conversion_type=conversion_type,
+            timezone=timezone,
+            maps=map_ or (),
+            mapping=mapping,
+            format=format_,
+            delimiter=delimiter,
+            sheet=sheet,
+            preset=preset,
+            date_format=date_format,
+            decimal_comma=decimal_comma,
+        )
+    )
 
 
 @app.command("event-types")

@@ -74,6 +74,19 @@ class ReadingOptions:
         return cls(preset, date_format, decimal_comma)
 
 
+def plan_sources(
+    sources: Iterable[Source], mapper: Mapper, ctx: BuildContext, options: ReadingOptions
+) -> list[str]:
+    """`plan_source` for each source; return what to tell the user, with the column choices of the plain
+    files (a field two columns could feed). Raises as `plan_source` does."""
+    notes = []
+    for source in sources:
+        notes += plan_source(source, mapper, ctx, options)
+        if source.columns is not None and source.preset is None:
+            notes += [f"{source.name}: {note}" for note in mapper.plan(source.columns).choice_notes()]
+    return notes
+
+
 def plan_source(source: Source, mapper: Mapper, ctx: BuildContext, options: ReadingOptions) -> list[str]:
     """Decide how `source` is read (its preset, its number and date readings, the time zone it names) and
     set it on the source; return what to tell the user about it.
