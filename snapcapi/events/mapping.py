@@ -74,6 +74,16 @@ def load_mapping_file(path: Path) -> MappingConfig:
         raise ConfigError(f"{path}: cannot read the mapping file ({err.strerror or err})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: not a valid TOML mapping file ({err})") from None
+    return mapping_from_tables(document, str(path))
+
+
+def mapping_from_tables(document: Mapping[str, Any], path: str = "mapping") -> MappingConfig:
+    """Return the mapping that tables hold, as a mapping file's TOML would: `{"columns": {...},
+    "constants": {...}, "event_names": {...}, "settings": {...}}` (each optional).
+
+    Raises ConfigError, naming `path`, for an unknown table, field or event name, or a value that is not
+    a string or a number.
+    """
     unknown = set(document) - {"columns", "constants", "event_names", "settings"}
     if unknown:
         raise ConfigError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}")
@@ -91,8 +101,8 @@ def load_mapping_file(path: Path) -> MappingConfig:
     return MappingConfig(columns, constants, event_names, settings, reading)
 
 
-def _string_table(table: object, path: Path, name: str) -> dict[str, str]:
-    if not isinstance(table, dict):
+def _string_table(table: object, path: str, name: str) -> dict[str, str]:
+    if not isinstance(table, Mapping):
         raise ConfigError(f"{path}: [{name}] must be a table")
     out: dict[str, str] = {}
     for key, value in table.items():
