@@ -176,3 +176,14 @@ def test_the_request_budget_is_shared_by_the_tasks_that_run_at_once(
     them at once stay within it."""
     assert task_rate(budget, partitions, slots) == rate
     assert task_rate(budget, partitions, slots) * min(partitions, slots) == budget
+
+
+def test_relative_times_are_read_against_the_drivers_now_not_the_workers_clock() -> None:
+    """`now` travels in the build task's context: a retried task, or one on another machine, reads
+    `now-2h` as the driver did when the job started."""
+    driver_now = int(time.time()) - 3600  # the job started an hour ago
+    ctx = BuildContext(now=driver_now, pixel_id="px", default_action_source=ActionSource.OFFLINE)
+    task = BuildTask(ctx, MappingConfig(), {}, COLUMNS, (), buckets=8)
+    (batch,) = list(task([_input([_purchase(0)])]))
+    body = batch.column("_snapcapi_body").to_pylist()[0]
+    assert f'"event_time":{driver_now - 7200},'.encode() in body
