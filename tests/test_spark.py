@@ -229,15 +229,17 @@ def test_a_send_task_that_fails_midway_is_retried_and_nothing_is_lost(
     assert warned >= 2 * 200  # each retry found at least the full request its first attempt recorded
 
 
-def test_validate_checks_every_row_and_needs_no_credentials(spark: SparkSession) -> None:
+def test_validate_checks_every_row_and_needs_no_credentials(spark: SparkSession, tmp_path: Path) -> None:
     """validate: valid, invalid and skipped (repeated ids) rows, a row id without keys, columns mapped by
-    a dict mapping; no token needed and nothing sent."""
+    a dict mapping, the outcomes written where asked; no token needed and nothing sent."""
     rows = _source_rows(1_000)
     distinct, invalid, duplicates = _expected(rows)
     df = _frame(spark, rows).withColumnRenamed("email", "Mail")
+    written = tmp_path / "outcomes"
     outcomes = snapcapi.spark.validate(
-        df, pixel_id="px", conversion_type="OFFLINE", mapping={"columns": {"email": "Mail"}}
+        df, pixel_id="px", conversion_type="OFFLINE", mapping={"columns": {"email": "Mail"}}, outcomes=written
     )
+    assert list(written.glob("part-*.parquet"))
     assert outcomes.columns == [
         "row_id",
         "status",
@@ -249,6 +251,7 @@ def test_validate_checks_every_row_and_needs_no_credentials(spark: SparkSession)
     ]
     assert _counts(outcomes) == {"valid": distinct, "invalid": invalid, "skipped": duplicates}
     assert outcomes.select("row_id").distinct().count() == 1_000
+    assert spark.read.parquet(str(written)).count() == 1_000
 
 
 def test_refused_credentials_stop_the_job_on_the_driver_without_showing_the_token(

@@ -13,14 +13,14 @@ import pyarrow as pa
 import pytest
 
 from snapcapi.emulator import Emulator, EmulatorConfig
-from snapcapi.errors import AuthError
+from snapcapi.errors import AuthError, ConfigError
 from snapcapi.events.build import BuildContext
 from snapcapi.events.mapping import MappingConfig, mapping_from_tables
 from snapcapi.send.auth import StaticToken
 from snapcapi.spark import BuildTask, Sending, SendTask, bucket_of
 from snapcapi.spark.columns import DONE, ROW
 from snapcapi.spark.delivered import DeliveredWriter, attempted, has_deliveries
-from snapcapi.spark.job import task_rate
+from snapcapi.spark.job import refuse_speculation, task_rate
 from snapcapi.spark.send import DELIVERED_EARLIER, DUPLICATE, SENT_BY_EARLIER_ATTEMPT
 from snapcapi.spec import ActionSource
 from tests.conftest import TOKEN
@@ -187,3 +187,11 @@ def test_relative_times_are_read_against_the_drivers_now_not_the_workers_clock()
     (batch,) = list(task([_input([_purchase(0)])]))
     body = batch.column("_snapcapi_body").to_pylist()[0]
     assert f'"event_time":{driver_now - 7200},'.encode() in body
+
+
+def test_speculative_execution_is_refused_for_an_upload() -> None:
+    """A job whose spark.speculation is on would send some events twice: upload refuses to start."""
+    with pytest.raises(ConfigError, match=r"^spark\.speculation is on: a speculative copy"):
+        refuse_speculation("true")
+    refuse_speculation("false")
+    refuse_speculation(None)

@@ -68,11 +68,7 @@ def run(
         count = partitions or slots
         sending = None
         if send:
-            if spark.sparkContext.getConf().get("spark.speculation", "false").lower() == "true":
-                raise ConfigError(
-                    "spark.speculation is on: a speculative copy of a send task would send its events"
-                    " twice; turn it off for this job"
-                )
+            refuse_speculation(spark.sparkContext.getConf().get("spark.speculation"))
             token = checked_token(prepared)
             secrets = (*secrets, *token.secrets())
             request = prepared.request
@@ -104,6 +100,16 @@ def run(
     except SnapcapiError as err:
         message = redact(str(err), secrets)
         raise type(err)(message) if message != str(err) else err from None
+
+
+def refuse_speculation(setting: str | None) -> None:
+    """Raise ConfigError when `spark.speculation` is on: a speculative copy of a send task would send its
+    events a second time, by design."""
+    if (setting or "false").strip().lower() == "true":
+        raise ConfigError(
+            "spark.speculation is on: a speculative copy of a send task would send its events twice;"
+            " turn it off for this job"
+        )
 
 
 def task_rate(budget: float, partitions: int, slots: int) -> float:
