@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 from enum import StrEnum
+from functools import cache
 from typing import Final
 
 API_VERSION: Final = "v3"
@@ -133,18 +134,24 @@ def closest_event_name(raw: str) -> EventName | None:
     return _EVENT_LOOKUP[match[0]] if match else None
 
 
-# ISO 4217 currency codes in current use (alphabetic), for PURCHASE `currency`.
-CURRENCIES: Final = frozenset(
-    """
-    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD
-    CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ
-    GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR
-    LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN
-    PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL
-    THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UYW UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER
-    ZAR ZMW ZWG ZWL
-    """.split()
+@cache
+def currency_codes() -> frozenset[str]:
+    """The upper-case ISO 4217 codes a PURCHASE `currency` may be: pycountry's list of ISO 4217 without the
+    funds, precious metals and test codes, with the codes withdrawn lately that files still carry. Loaded
+    when first asked for (importing pycountry takes a tenth of a second)."""
+    import pycountry
+
+    return frozenset(c.alpha_3 for c in pycountry.currencies) - _NOT_MONEY | _WITHDRAWN
+
+
+# ISO 4217 lists, beside currencies, units that are no price: funds (BOV ... UYI), metals (XAU ...), the
+# SDR and its kin, and the test and "no currency" codes.
+_NOT_MONEY: Final = frozenset(
+    "BOV CHE CHW CLF COU MXV USN UYI XAD XAG XAU XBA XBB XBC XBD XDR XPD XPT XSU XTS XUA XXX".split()
 )
+# Withdrawn in 2024-2026 (ANG for XCG, BGN for the euro, SLL for SLE, ZWL for ZWG) and still accepted:
+# data exported before the change carries them, and refusing them would refuse whole files.
+_WITHDRAWN: Final = frozenset({"ANG", "BGN", "SLL", "ZWL"})
 
 # (decision) MOBILE_APP events whose input does not say whether the user allowed tracking are sent as not
 # allowed (0): claiming consent that was never recorded is the worse mistake.

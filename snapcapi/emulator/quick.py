@@ -13,12 +13,12 @@ from typing import Any, Final
 
 from snapcapi.emulator.rules import HASHED_LIST_KEYS, HASHED_SCALAR_KEYS, is_number, is_text
 from snapcapi.spec import (
-    CURRENCIES,
     MAX_CLOCK_SKEW,
     MILLISECONDS_THRESHOLD,
     STALE_EVENT_AGE,
     ActionSource,
     EventName,
+    currency_codes,
 )
 
 _EVENT_NAMES: Final = frozenset(name.value for name in EventName)
@@ -78,7 +78,12 @@ def _plain(event: object, now: float, hashes: list[str]) -> bool:
         return False
     if name.upper() == EventName.PURCHASE:
         value, currency = (custom or {}).get("value"), (custom or {}).get("currency")
-        if not is_number(value) or value < 0 or not isinstance(currency, str) or currency not in CURRENCIES:
+        if (
+            not is_number(value)
+            or value < 0
+            or not isinstance(currency, str)
+            or currency not in currency_codes()
+        ):
             return False
     matchable = False
     for key, value in user.items():

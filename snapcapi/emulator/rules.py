@@ -18,7 +18,6 @@ from enum import StrEnum
 from typing import Any, Final, TypeGuard
 
 from snapcapi.spec import (
-    CURRENCIES,
     EXTINFO_LENGTH,
     MATCHABLE_ALONE,
     MATCHABLE_PAIR,
@@ -28,6 +27,7 @@ from snapcapi.spec import (
     STALE_EVENT_AGE,
     ActionSource,
     EventName,
+    currency_codes,
 )
 
 # Snap quotes this reason verbatim for a name outside the predefined list (Segment's docs repeat it).
@@ -202,7 +202,7 @@ def _check_custom_data(event: dict[str, Any], errors: list[EventError]) -> None:
     if not is_number(value) or value < 0:
         errors.append(EventError(Code.INVALID_PURCHASE, "PURCHASE requires custom_data.value, a number >= 0"))
     currency = custom.get("currency")
-    if not isinstance(currency, str) or currency not in CURRENCIES:
+    if not isinstance(currency, str) or currency not in currency_codes():
         errors.append(
             EventError(Code.INVALID_PURCHASE, "PURCHASE requires custom_data.currency, an ISO 4217 code")
         )

@@ -47,7 +47,10 @@ _ACTION_SOURCES = {fold(s.value): s for s in ActionSource} | {
 }
 # Each name's text without the enum's `.value` lookup, which is slow enough to show in a profile.
 _TEXT: dict[EventName | ActionSource, str] = {m: m.value for m in (*EventName, *ActionSource)}
-_IDENTIFIER_KEYS = tuple((name, ident.key, ident.is_list) for name, ident in IDENTIFIERS.items())
+# (field, user_data key, is a list, normalized in the row's country): a state is a subdivision of it.
+_IDENTIFIER_KEYS = tuple(
+    (name, ident.key, ident.is_list, name == "state") for name, ident in IDENTIFIERS.items()
+)
 _MATCHABLE_ALONE = frozenset(spec.MATCHABLE_ALONE)
 _MATCHABLE_PAIR = frozenset(spec.MATCHABLE_PAIR)
 
@@ -181,11 +184,19 @@ class _Builder(DataParts):
             )
         return when
 
+    def _in_country(self, name: str) -> Callable[[str], str | None]:
+        """The encoder of `name` in the row's country (its country field), else in the default region."""
+        region = self.ctx.default_region
+        country = self.values.get("country")
+        if country is not None:
+            region = fastpaths.region_of(country if type(country) is str else str(country), region)
+        return fastpaths.encoders(region, self.ctx.fast)[name]
+
     def user_data(self) -> dict[str, Any]:
         user: dict[str, Any] = {}
         values = self.values
         encoders = fastpaths.encoders(self.ctx.default_region, self.ctx.fast)
-        for name, key, is_list in _identifiers_among(tuple(values)):
+        for name, key, is_list, in_country in _identifiers_among(tuple(values)):
             raw = values[name]
             if raw is None:
                 continue
@@ -194,7 +205,7 @@ class _Builder(DataParts):
                 if phones:
                     user[key] = phones
                 continue
-            encode = encoders[name]
+            encode = encoders[name] if not in_country else self._in_country(name)
             # One value: a field that is no list, or a list field's text without a separator (the usual
             # email or phone column), which `split_list` would only have trimmed (as `encode` does).
             if not is_list or (type(raw) is str and "|" not in raw and "," not in raw and "[" not in raw):
@@ -249,8 +260,8 @@ class _Builder(DataParts):
 
 
 @lru_cache(maxsize=256)  # a file's rows have a few shapes: which of its columns are empty
-def _identifiers_among(fields: tuple[str, ...]) -> tuple[tuple[str, str, bool], ...]:
-    """The identifier fields among `fields`, as (field, user_data key, is a list), in `user_data` order."""
+def _identifiers_among(fields: tuple[str, ...]) -> tuple[tuple[str, str, bool, bool], ...]:
+    """The identifier fields among `fields`, as `_IDENTIFIER_KEYS` has them, in `user_data` order."""
     given = frozenset(fields)
     return tuple(entry for entry in _IDENTIFIER_KEYS if entry[0] in given)
 

@@ -72,7 +72,7 @@ class DataParts:
                 self.error("value", str(err))
         if "currency" in values:
             currency = str(values["currency"]).strip().upper()
-            if currency in spec.CURRENCIES:
+            if currency in spec.currency_codes():
                 custom["currency"] = currency
             else:
                 self.error("currency", f"{currency[:10]!r} is not an ISO 4217 currency code")

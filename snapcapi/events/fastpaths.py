@@ -18,6 +18,7 @@ from functools import cache, lru_cache
 from types import MappingProxyType
 from typing import Final
 
+from snapcapi.events import places
 from snapcapi.events.identifiers import IDENTIFIERS, IdentifierError, encode, encoder_for
 
 # Fields whose values repeat across rows; a value not seen for a while falls out of the cache.
@@ -41,7 +42,15 @@ def encode_reference(field: str, raw: str, default_region: str) -> str | None:
     return encode(field, raw, default_region, fast=False)
 
 
-@cache  # a run has one region; tests try a few
+@lru_cache(maxsize=CACHE_SIZE)
+def region_of(country: str, default_region: str) -> str:
+    """Return the upper-case alpha-2 code of a row's `country` (a code or name), or `default_region` when
+    it is none (empty, unknown, or hashed already)."""
+    code = places.country_code(country)
+    return code.upper() if code is not None else default_region
+
+
+@cache  # one region a run, and one for each country of its rows with a state
 def encoders(default_region: str, fast: bool) -> Mapping[str, Callable[[str], str | None]]:
     """Return, for every identifier field, `encode_fast(field, raw, default_region)` as a function of
     `raw` (or, with `fast=False`, `encode_reference`'s). Each raises as `identifiers.encode` does."""

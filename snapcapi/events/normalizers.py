@@ -141,12 +141,19 @@ _LAST_BIRTH_YEAR: Final = 2099
 
 
 def normalize_state(raw: str, default_region: str = "US") -> str:
-    """Return a state as its lower-case code: US state, DC and territory names become USPS codes.
+    """Return a state as its ISO 3166-2 code without the country prefix, lower-case.
 
-    Other values (regions outside the US) are lower-cased without punctuation, symbols or whitespace, like
-    a city. Raises IdentifierError when no letter or digit is left.
+    `default_region` is the row's country when it has one (else the default region): a code or name of one
+    of its subdivisions gives that code ("Québec" in CA gives "qc", "Bayern" in DE "by"); a full code gives
+    its own ("CA-QC" gives "qc" anywhere). US state, DC and territory names and USPS codes give the USPS
+    code in any region, as they always have. Other values are lower-cased without punctuation, symbols or
+    whitespace, like a city. Raises IdentifierError when no letter or digit is left.
     """
-    code = places.us_state_code(raw)
+    code = places.subdivision_code(raw, default_region)
+    if code is None and len(raw) > 3 and raw[2] == "-" and raw[:2].isalpha():
+        code = places.subdivision_code(raw, raw[:2])
+    if code is None and default_region != "US":
+        code = places.us_state_code(raw)
     return code if code is not None else normalize_words(raw)
 
 
