@@ -1,15 +1,18 @@
 """`snapcapi validate` and `upload`, before and after a change: the same request bodies and the same reports.
 
-    python benchmarks/same_bytes.py --before 4736d64 --rows 200000
+    python benchmarks/same_bytes.py --before 4736d64 --after 6ad6340 --rows 1000000 --any-order
 
-Extracts the commit `--before` (`git archive`) and runs its code and this checkout's, each as a process
+Extracts the commit `--before` (`git archive`) and runs its code and `--after`'s (default: this checkout
+as it is), each as a process
 of its own, on the bundled samples and on the benchmark's generated file, under one frozen clock (so that
 `now-2h` and the generated times resolve alike), each upload against an emulator in this process that
 records the SHA-256 of every request body. Per case it compares: the exit code, standard output (`--json`),
 standard error (the human report), the `--report` and `--rejects` files, and the request bodies (as a
 multiset: requests in flight complete in any order). The cases marked "library" run this checkout through
 `snapcapi.upload` / `snapcapi.validate` instead of the command line, and are compared with the command line
-of `--before` on everything but the printed output. Prints one line per case; exits 1 on any difference.
+of `--before` on everything but the printed output. `--any-order` takes report files holding the same
+lines in another order as the same: before c690aa1, upload wrote its report in the order requests
+completed, which differs from run to run. Prints one line per case; exits 1 on any difference.
 """
 
 from __future__ import annotations
@@ -80,7 +83,7 @@ class Outcome:
     code: int
     stdout: str
     stderr: str
-    files: dict[str, str]
+    files: dict[str, tuple[str, str]]  # name -> SHA-256 of the file, and of its lines sorted
     bodies: Counter[str] = field(default_factory=Counter)
 
 
@@ -156,15 +159,26 @@ def run(code: Path, case: Case, frozen: float, work: Path, *, library: bool = Fa
     return Outcome(done.returncode, done.stdout, done.stderr, files, bodies)
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "(missing)"
+def _digest(path: Path) -> tuple[str, str]:
+    if not path.exists():
+        return "(missing)", "(missing)"
+    data = path.read_bytes()
+    lines = b"".join(sorted(data.splitlines(keepends=True)))
+    return hashlib.sha256(data).hexdigest(), hashlib.sha256(lines).hexdigest()
 
 
-def differences(before: Outcome, after: Outcome, *, printed: bool = True) -> list[str]:
-    """What differs between two runs of one case (printed output too when `printed`)."""
+def differences(
+    before: Outcome, after: Outcome, *, printed: bool = True, any_order: bool = False
+) -> list[str]:
+    """What differs between two runs of one case (printed output too when `printed`; with `any_order`,
+    report files that hold the same lines in another order are the same)."""
     found = []
-    if before.files != after.files:
-        found.append(f"files {before.files} != {after.files}")
+    for name, (exact, lines) in before.files.items():
+        other_exact, other_lines = after.files[name]
+        if exact != other_exact and not (any_order and lines == other_lines):
+            found.append(
+                f"{name}: " + ("the same lines in another order" if lines == other_lines else "differs")
+            )
     if before.bodies != after.bodies:
         found.append(f"request bodies: {sum(before.bodies.values())} vs {sum(after.bodies.values())}, differ")
     if printed:
@@ -176,33 +190,49 @@ def differences(before: Outcome, after: Outcome, *, printed: bool = True) -> lis
     return found
 
 
+def _extract(commit: str, where: Path) -> Path:
+    """Write the files of `commit` into the new directory `where`; return it."""
+    where.mkdir()
+    git = ["git", "-C", str(ROOT), "archive", commit]
+    archive = subprocess.run(git, capture_output=True, check=True).stdout  # noqa: S603
+    archive_path = where.with_suffix(".tar")
+    archive_path.write_bytes(archive)
+    with tarfile.open(archive_path) as tar:
+        tar.extractall(where, filter="data")
+    return where
+
+
 def main() -> int:
     """Command line: compare every case; 1 if any differs."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--before", default="4736d64", help="the commit to compare with")
+    parser.add_argument("--after", help="the commit to compare (default: this checkout as it is)")
+    parser.add_argument(
+        "--any-order",
+        action="store_true",
+        help="report files may list the same rows in another order (upload did, by completion, before"
+        " c690aa1)",
+    )
     parser.add_argument("--rows", type=int, default=200_000, help="rows of the benchmark file")
     options = parser.parse_args()
     frozen = float(int(time.time()))
     failed = 0
     with tempfile.TemporaryDirectory(prefix="snapcapi-same-bytes-") as temp:
         tmp = Path(temp)
-        old = tmp / "before"
-        old.mkdir()
-        git = ["git", "-C", str(ROOT), "archive", options.before]
-        archive = subprocess.run(git, capture_output=True, check=True).stdout  # noqa: S603
-        archive_path = tmp / "before.tar"
-        archive_path.write_bytes(archive)
-        with tarfile.open(archive_path) as tar:
-            tar.extractall(old, filter="data")
+        old = _extract(options.before, tmp / "before")
+        new = ROOT if options.after is None else _extract(options.after, tmp / "after")
         bench = generate(tmp / "bench.csv", options.rows, now=frozen)
         for number, case in enumerate(cases(ROOT / "samples", bench)):
             started = time.monotonic()
             before = run(old, case, frozen, tmp / f"{number}-before")
-            after = run(ROOT, case, frozen, tmp / f"{number}-after")
-            found = differences(before, after)
+            after = run(new, case, frozen, tmp / f"{number}-after")
+            found = differences(before, after, any_order=options.any_order)
             if case.keywords is not None:
-                library = run(ROOT, case, frozen, tmp / f"{number}-library", library=True)
-                found += [f"library: {d}" for d in differences(before, library, printed=False)]
+                library = run(new, case, frozen, tmp / f"{number}-library", library=True)
+                found += [
+                    f"library: {d}"
+                    for d in differences(before, library, printed=False, any_order=options.any_order)
+                ]
             requests = sum(after.bodies.values())
             verdict = "same" if not found else "DIFFERENT"
             print(
