@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from snapcapi.read.values import (
     Ambiguous,
@@ -243,3 +245,16 @@ def test_two_columns_for_one_field_say_which_was_chosen(invoke: Invoke, tmp_path
         " or [columns] in the mapping file, chooses)" in " ".join(stderr.split())
     )
     assert document["valid"] == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="0123456789.,/-: $€EURPMAM\u00a0", max_size=24), max_size=6))
+def test_any_column_of_text_gives_a_reading_or_ambiguous_never_a_crash(values: list[str]) -> None:
+    """Whatever a column holds: a reading (and every value read by it, as text) or Ambiguous."""
+    for decide, read in ((decide_number, read_number), (lambda v: decide_date(v, NOW), read_date)):
+        try:
+            reading = decide(values)
+        except Ambiguous:
+            continue
+        for value in values:
+            assert isinstance(read(value, reading), str)  # type: ignore[arg-type]
