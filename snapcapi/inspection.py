@@ -36,6 +36,8 @@ _PLAIN_FIELDS: Final = frozenset(
     " data_processing_options".split()
 )
 _MATCHABLE: Final = ("email", "phone", "madid")
+# What `inspect` shows as the field of a column a recognized export reads to decide which rows are sent.
+DECIDES: Final = "(which rows are sent)"
 
 
 @dataclass(slots=True)
@@ -144,7 +146,7 @@ def inspect(
         ColumnView(c, ", ".join(fields_of[c]) or None, _samples(source, c, fields_of[c]))
         for c in source.columns or []
     ]
-    fed = {name for names in fields_of.values() for name in names} | set(mapper.config.constants)
+    fed = {n for names in fields_of.values() for n in names if n != DECIDES} | set(mapper.config.constants)
     reads: dict[str, list[str]] = {}
     if preset is not None:
         by_fold = {fold(c): c for c in reversed(source.columns or [])}
@@ -192,6 +194,10 @@ def _fields_by_column(source: Source, mapper: Mapper) -> dict[str, list[str]]:
         for name, column in mapper.explicit.items():
             if column in out:
                 out[column] = [name]
+        for candidate in source.preset.decides:
+            column = by_fold.get(fold(candidate))
+            if column is not None and not out[column]:
+                out[column] = [DECIDES]
         return out
     for column, name in mapper.plan(columns).pairs:
         out[column].append(name)
@@ -201,7 +207,7 @@ def _fields_by_column(source: Source, mapper: Mapper) -> dict[str, list[str]]:
 def _samples(source: Source, column: str, names: Sequence[str]) -> list[str]:
     values = [str(row.data.get(column) or "").strip() for row in source.sample]
     found = [v for v in dict.fromkeys(values) if v][:2]
-    plain = bool(names) and all(name in _PLAIN_FIELDS for name in names)
+    plain = bool(names) and all(name in _PLAIN_FIELDS or name == DECIDES for name in names)
     return [v[:40] if plain else mask(v, names[0] if names else None) for v in found]
 
 

@@ -61,6 +61,8 @@ def test_inspect_a_shopify_export(invoke: Invoke, tmp_path: Path) -> None:
     assert columns["Billing Phone"]["samples"] == ["+1 ***-***-0100"]
     assert columns["Total"]["samples"] == ["1299.00", "25.00"]
     assert columns["Notes"]["field"] is None
+    assert columns["Financial Status"]["field"] == "(which rows are sent)"
+    assert columns["Financial Status"]["samples"] == ["paid", "refunded"]
     assert document["event_types"] == ["PURCHASE"]
     assert "--conversion-type OFFLINE (no page URL column: not web events?)" in document["suggested_options"]
     for personal in ("jane.doe@example.com", "617-555-0100", "Jane Q Doe", "Boston"):

@@ -79,6 +79,7 @@ class Preset:
     prepare: Callable[[Iterator[Row], Context], Iterator[Prepared]]
     event: str | None = "PURCHASE"  # the event its rows are, when the file does not say
     columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # field -> columns, by precedence
+    decides: tuple[str, ...] = ()  # columns that decide which rows are sent (a status), not a field
 
 
 def split_name(full: str | None) -> tuple[str | None, str | None]:

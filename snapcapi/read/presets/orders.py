@@ -164,6 +164,7 @@ SHOPIFY = Preset(
     title="a Shopify orders export",
     matches=_shopify_matches,
     prepare=_fold_orders(_shopify_order, ("Name",), _SHOPIFY_ITEM),
+    decides=("Financial Status", "Cancelled at"),
     columns={
         "order_id": ("Name",),
         "event_time": ("Paid at", "Created at"),
@@ -188,6 +189,7 @@ WOOCOMMERCE = Preset(
     title="a WooCommerce orders export",
     matches=_woo_matches,
     prepare=_fold_orders(_woo_order, ("Order Number", "order_number", "Order ID", "order_id"), _WOO_ITEM),
+    decides=("Order Status", "status"),
     columns={
         "order_id": ("Order Number", "order_number"),
         "event_time": ("Paid Date", "Order Date", "order_date"),

@@ -71,6 +71,7 @@ STRIPE = Preset(
     title="a Stripe payments export",
     matches=_matches,
     prepare=_prepare,
+    decides=("Status", "Captured", "Amount Refunded"),
     columns={
         "order_id": ("PaymentIntent ID", "id"),
         "event_time": ("Created date (UTC)", "Created (UTC)"),
