@@ -440,7 +440,8 @@ def test_a_second_run_on_a_busy_ledger_waits_then_exits_2_naming_the_first(two_r
     assert (two_runs.second_code, two_runs.second_crash) == (2, None)
     assert two_runs.second_stderr == (
         f"error: another snapcapi run (pid {two_runs.first_pid}) is using the delivery ledger in"
-        f" {two_runs.state}; wait for it to finish, or give this run its own --state-dir\n"
+        f" {two_runs.state}; wait for it to finish, then run again (ps -p {two_runs.first_pid} shows that"
+        " run)\n"
     )
     assert two_runs.second_seconds >= SECOND_WAIT
 

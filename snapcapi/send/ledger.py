@@ -69,11 +69,17 @@ class Ledger:
                 break
             except BlockingIOError:
                 if clock() >= deadline:
-                    holder = _read_holder(lock_fd)
+                    pid = _read_holder(lock_fd)
                     os.close(lock_fd)
+                    # Never advise another --state-dir: a second ledger would send the same events again.
                     raise LedgerError(
-                        f"another snapcapi run{holder} is using the delivery ledger in {state_dir};"
-                        " wait for it to finish, or give this run its own --state-dir"
+                        f"another snapcapi run{f' (pid {pid})' if pid else ''} is using the delivery ledger"
+                        f" in {state_dir}; wait for it to finish, then run again"
+                        + (
+                            f" (ps -p {pid} shows that run)"
+                            if pid
+                            else f" (its pid is in {state_dir / LOCK_FILE})"
+                        )
                     ) from None
                 sleep(0.2)
             except OSError as err:  # a file system without locks (some network mounts)
@@ -189,8 +195,9 @@ class Ledger:
 
 
 def _read_holder(fd: int) -> str:
+    """Return the pid the lock file names (the run holding the ledger), or "" when it names none."""
     try:
         pid = os.pread(fd, 32, 0).decode().strip()
     except (OSError, UnicodeDecodeError):
         return ""
-    return f" (pid {pid})" if pid.isdigit() else ""
+    return pid if pid.isdigit() else ""
