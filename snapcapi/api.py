@@ -26,7 +26,7 @@ from snapcapi.errors import ConfigError, InputError, SnapcapiError
 from snapcapi.events.mapping import Mapper, MappingConfig, load_mapping_file, parse_map_options
 from snapcapi.events.prepare import ReadingOptions, plan_sources
 from snapcapi.model import Row, RunReport, Status
-from snapcapi.outputs.atomic import is_stream
+from snapcapi.outputs.atomic import STDOUT, is_stream
 from snapcapi.outputs.rejects import RejectsWriter
 from snapcapi.outputs.report import ReportWriter
 from snapcapi.read.open import Source, SourceSpec, open_source
@@ -35,7 +35,7 @@ from snapcapi.send.client import AttemptLog
 from snapcapi.send.ledger import Ledger
 from snapcapi.send.redact import redact
 from snapcapi.settings import Settings, resolve
-from snapcapi.spec import MAX_EVENTS_PER_REQUEST
+from snapcapi.spec import DEFAULT_API_URL, MAX_EVENTS_PER_REQUEST
 from snapcapi.wiring import Sending, check_fixed_assets, context, sender
 
 # An input: a path (`-`: standard input), or rows already in memory, one mapping of field to value each.
@@ -268,6 +268,7 @@ def start(request: Request, *, on_attempt: Callable[[AttemptLog], None] | None =
             _check_output_paths(request)
             settings, mapping = _settings(request)
             secrets = settings.secrets()
+            unused_url = settings.api_url if request.sandbox and settings.api_url != DEFAULT_API_URL else None
             if request.sandbox:
                 settings = _sandbox(settings, stack)
             validate_only = not request.send and not request.remote
@@ -314,6 +315,8 @@ def start(request: Request, *, on_attempt: Callable[[AttemptLog], None] | None =
                 workers=request.workers,
             )
             run = Run(sources, mapper, ctx, sender=delivery, ledger=ledger, options=options, sinks=sinks)
+            if unused_url:  # the sandbox wins: it needs no credentials, so it must never reach a real API
+                run.report.warnings.append(f"--sandbox wins over --api-url: nothing goes to {unused_url}")
             yield Job(run, halt, temporaries, secrets, notes)
     except SnapcapiError as err:
         message = redact(str(err), secrets)
@@ -339,7 +342,8 @@ def _check_output_paths(request: Request) -> None:
     report, rejects = request.report, request.rejects
     same = report is not None and rejects is not None and report.resolve() == rejects.resolve()
     if same and report is not None and not is_stream(report):  # two streams to one pipe may be meant
-        raise ConfigError(f"--report and --rejects are the same file, {report}; give each its own")
+        where = "standard output (-)" if str(report) == STDOUT else f"the same file, {report}"
+        raise ConfigError(f"--report and --rejects are both {where}; give each its own")
 
 
 def _settings(request: Request) -> tuple[Settings, MappingConfig]:

@@ -112,3 +112,55 @@ def test_quiet_json_keeps_stdout_a_json_document_and_the_error_on_stderr(run: In
     assert result.exit_code == 2
     assert json.loads(result.stdout) == {"error": "nothere.csv: no such file", "exit_code": 2}
     assert result.stderr == "error: nothere.csv: no such file\n"
+
+
+# --- advice, standard output, and which setting wins --------------------------------------------------------
+
+
+def test_report_dash_writes_the_report_to_standard_output(run: Invoke, tmp_path: Path) -> None:
+    """`--report -` means standard output, as `-` means standard input for FILE: no file named `-`."""
+    result = run("validate", WEB, "--pixel-id", "px", "--report", "-", "-q")
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["line"], r["status"]) for r in records] == [(line, "valid") for line in range(2, 10)]
+    assert not (tmp_path / "-").exists()
+
+
+def test_rejects_dash_writes_the_rejects_to_standard_output(run: Invoke, tmp_path: Path) -> None:
+    """`--rejects -` writes the refused rows, in the input's format, to standard output."""
+    (tmp_path / "in.csv").write_text(
+        "event_name,event_time,event_id,email\nPURCHASE,now-1h,e-1,not-an-email\n", encoding="utf-8"
+    )
+    result = run("validate", "in.csv", "--pixel-id", "px", "--rejects", "-", "-q")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0] == "event_name,event_time,event_id,email,error"
+    assert result.stdout.splitlines()[1].startswith("PURCHASE,now-1h,e-1,not-an-email,")
+    assert not (tmp_path / "-").exists()
+
+
+def test_json_and_report_dash_cannot_share_standard_output(run: Invoke) -> None:
+    """A JSON summary and report records on one stream would be neither: exit 2, saying so."""
+    result = run("validate", WEB, "--pixel-id", "px", "--report", "-", "--json")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        "error: --json and --report - both write to standard output; give --report a file\n"
+    )
+
+
+def test_report_and_rejects_cannot_both_be_standard_output(run: Invoke) -> None:
+    """Two formats on one stream: exit 2 before anything is read."""
+    result = run("validate", WEB, "--pixel-id", "px", "--report", "-", "--rejects", "-")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: --report and --rejects are both standard output (-); give each its own\n"
+    )
+
+
+def test_sandbox_with_an_api_url_says_the_sandbox_wins(run: Invoke) -> None:
+    """--sandbox needs no credentials, so it never sends to a real API: an --api-url given with it is
+    named as unused, once, before the verdict."""
+    result = run("upload", WEB, "--sandbox", "--api-url", "https://tr.example.com")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.endswith(
+        "warning: --sandbox wins over --api-url: nothing goes to https://tr.example.com\n8 rows: 8 sent\n"
+    )

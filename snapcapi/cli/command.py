@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 from typing import Any
 
@@ -20,6 +20,7 @@ from rich.console import Console
 from snapcapi.api import Request, start
 from snapcapi.errors import AuthError, ConfigError, InputError, LedgerError, OutputError
 from snapcapi.model import RunReport, Status
+from snapcapi.outputs.atomic import STDOUT
 from snapcapi.outputs.report import print_error, print_note, progress, render, stderr_console, summary
 from snapcapi.run import memory
 from snapcapi.run.interrupts import stopping
@@ -68,6 +69,11 @@ def execute(request: Request, output: Output) -> int:
     memory.tune_malloc()
     console = stderr_console(output.quiet)
     errors = stderr_console()  # why a run failed is shown even with --quiet: cron mails it
+    to_stdout = [flag for flag, path in (("--report", request.report), ("--rejects", request.rejects))
+                 if path is not None and str(path) == STDOUT]  # fmt: skip
+    if output.json and to_stdout:
+        message = f"--json and {to_stdout[0]} - both write to standard output; give {to_stdout[0]} a file"
+        return _failed(errors, replace(output, json=False), message, ExitCode.USAGE)
     try:
         with (
             start(request, on_attempt=_attempt_logger(console) if output.verbose else None) as job,

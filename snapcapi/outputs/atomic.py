@@ -15,6 +15,7 @@ Decisions:
 - A destination that is not a regular file (a pipe, `/dev/stdout`, a terminal) cannot be replaced, and
   must not be: renaming over `/dev/stdout` as root would replace the system's link. It is written directly,
   as a stream, and its mode is left alone.
+- The path `-` is standard output (`sys.stdout`, flushed at the end, never closed).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +31,7 @@ from types import TracebackType
 from typing import TextIO
 
 MODE = 0o600
+STDOUT = "-"  # the path that means standard output, as `-` means standard input for an input file
 
 
 class AtomicFile:
@@ -44,11 +47,16 @@ class AtomicFile:
             raise IsADirectoryError(21, "Is a directory", str(self.path))
         self._done = False
         self._temp: Path | None = None
+        self._stdout = str(path) == STDOUT
+        if self._stdout:
+            self._target = self.path
+            self.file: TextIO = sys.stdout  # flushed, never closed: the process goes on writing to it
+            return
         # newline="" by default: csv writes its own line endings, JSON Lines are written with "\n".
         if is_stream(self.path):
             self._target = self.path
             # Appending: `--report /dev/stdout > out.txt` must not truncate what else went to standard output.
-            self.file: TextIO = open(  # noqa: SIM115  (closed by commit or discard)
+            self.file = open(  # noqa: SIM115  (closed by commit or discard)
                 self.path, "a", encoding="utf-8", newline=newline, errors=errors
             )
             return
@@ -78,6 +86,9 @@ class AtomicFile:
         if self._done:
             return
         self._done = True
+        if self._stdout:
+            self.file.flush()
+            return
         if self._temp is None:
             self.file.close()  # a stream: what was written is gone already
             return
@@ -101,7 +112,10 @@ class AtomicFile:
 
     def _abandon(self) -> None:
         with contextlib.suppress(OSError):
-            self.file.close()
+            if self._stdout:
+                self.file.flush()
+            else:
+                self.file.close()
         if self._temp is not None:
             self._temp.unlink(missing_ok=True)
 
