@@ -31,7 +31,7 @@ from snapcapi.outputs.rejects import RejectsWriter
 from snapcapi.outputs.report import ReportWriter
 from snapcapi.read.open import Source, SourceSpec, open_source
 from snapcapi.run.pipeline import Run, RunOptions, Sink
-from snapcapi.send.client import AttemptLog
+from snapcapi.send.client import AttemptLog, RetryWait
 from snapcapi.send.ledger import Ledger
 from snapcapi.send.redact import redact
 from snapcapi.settings import Settings, resolve
@@ -258,10 +258,16 @@ class Job:
 
 
 @contextmanager
-def start(request: Request, *, on_attempt: Callable[[AttemptLog], None] | None = None) -> Iterator[Job]:
+def start(
+    request: Request,
+    *,
+    on_attempt: Callable[[AttemptLog], None] | None = None,
+    on_retry: Callable[[RetryWait], None] | None = None,
+) -> Iterator[Job]:
     """Yield the `Job` of `request`; closing it closes the inputs and the ledger, and writes the report
     and rejects files (when the block ends without an exception). `on_attempt` is told of each request
-    sent. Every SnapcapiError raised here, or in the block, leaves with the secrets redacted."""
+    sent, `on_retry` of each wait before a retry. Every SnapcapiError raised here, or in the block, leaves
+    with the secrets redacted."""
     secrets: tuple[str, ...] = ()
     try:
         with ExitStack() as stack:
@@ -292,7 +298,7 @@ def start(request: Request, *, on_attempt: Callable[[AttemptLog], None] | None =
                     request.remote,
                     request.test_event_code,
                 )
-                delivery = sender(sending, settings, stack, halt, on_attempt)
+                delivery = sender(sending, settings, stack, halt, on_attempt, on_retry)
             ledger = None
             recording = request.send and not request.sandbox and not request.test_event_code
             if delivery is not None and request.send and not request.no_ledger and not request.sandbox:

@@ -15,7 +15,7 @@ from snapcapi.events.build import ASSET_HINTS, BuildContext
 from snapcapi.events.mapping import Mapper, MappingConfig
 from snapcapi.read.open import Source
 from snapcapi.send.auth import OAuthToken, StaticToken, TokenSource
-from snapcapi.send.client import AttemptLog, SnapClient, make_http_client
+from snapcapi.send.client import AttemptLog, RetryWait, SnapClient, make_http_client
 from snapcapi.send.delivery import Delivery
 from snapcapi.settings import Settings
 from snapcapi.spec import ActionSource, lookup_event_name
@@ -117,6 +117,7 @@ def sender(
     stack: ExitStack,
     halt: threading.Event,
     on_attempt: Callable[[AttemptLog], None] | None,
+    on_retry: Callable[[RetryWait], None] | None = None,
 ) -> Delivery:
     """The delivery of this run; setting `halt` stops its retries (and their waits) at once."""
     http = make_http_client(timeout=sending.timeout, max_connections=max(4, sending.concurrency * 2))
@@ -127,6 +128,7 @@ def sender(
         _token_source(settings, http),
         max_retries=sending.max_retries,
         on_attempt=on_attempt,
+        on_retry=on_retry,
         sleep=halt.wait,
         halted=halt.is_set,
     )

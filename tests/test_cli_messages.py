@@ -3,17 +3,25 @@ and whole messages, through Typer's CliRunner (fixed width, no colour)."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import socket
+import time
 from pathlib import Path
 from typing import Protocol
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner, Result
 
 from snapcapi.cli.app import app
+from snapcapi.cli.retries import Requests
 from snapcapi.emulator import Emulator, EmulatorConfig
+from snapcapi.model import RunReport
+from snapcapi.outputs.report import progress
+from snapcapi.send.client import AttemptLog, RetryWait
 
 ROOT = Path(__file__).resolve().parent.parent
 WEB = str(ROOT / "samples" / "web_events.csv")
@@ -164,3 +172,52 @@ def test_sandbox_with_an_api_url_says_the_sandbox_wins(run: Invoke) -> None:
     assert result.stderr.endswith(
         "warning: --sandbox wins over --api-url: nothing goes to https://tr.example.com\n8 rows: 8 sent\n"
     )
+
+
+# --- an unreachable API is never retried in silence ---------------------------------------------------------
+
+ATTEMPT = r"POST px 8 events: connection refused by 127\.0\.0\.1 in \d+ ms \(attempt {}\)"
+RETRY = r"retry {} of 2 in \d+\.\d s \(connection refused by 127\.0\.0\.1; trying for \d+\.\d s\)"
+
+
+def test_verbose_shows_each_attempt_and_each_wait_and_the_end_says_how_long(run: Invoke) -> None:
+    """-v: every attempt, and every wait before a retry, one line each; the verdict (here, with -q too,
+    the one error line) says how many attempts over how long."""
+    url = f"http://127.0.0.1:{closed_port()}"
+    args = ("upload", WEB, "--api-url", url, "--access-token", "tok", "--pixel-id", "px", "--no-ledger")
+    result = run(*args, "--max-retries", "2", "-v", "--json")
+    assert result.exit_code == 4
+    lines = result.stderr.splitlines()
+    expected = [ATTEMPT.format(1), RETRY.format(1), ATTEMPT.format(2), RETRY.format(2), ATTEMPT.format(3)]
+    assert len(lines) > len(expected)
+    for line, pattern in zip(lines, expected, strict=False):
+        assert re.fullmatch(pattern, line), line
+    assert lines[len(expected)] == ""  # then the human report
+    quiet = run(*args, "--max-retries", "1", "-q")
+    assert quiet.exit_code == 4
+    assert re.fullmatch(
+        r"error: 8 rows not delivered \(connection refused by 127\.0\.0\.1 after 2 attempts over \d+\.\d s\);"
+        r" run again to send them\n",
+        quiet.stderr,
+    )
+
+
+def test_the_progress_line_counts_down_the_wait_before_a_retry() -> None:
+    """On a terminal, the progress line carries the current wait (redrawn as it refreshes), and drops it
+    once the next attempt is made."""
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=100, color_system=None)
+    requests = Requests(console, verbose=False)
+    wait = RetryWait("px", 8, 3, 9, "connection refused by 127.0.0.1", 4.0, 7.5)
+    requests.on_retry(wait)
+    note = requests.status()
+    assert note is not None
+    assert re.fullmatch(
+        r"retry 3 of 8 in [34]\.\d s \(connection refused by 127\.0\.0\.1; trying for 7\.5 s\)", note
+    )
+    with progress(console, RunReport, enabled=True, send=True, status=requests.status):
+        time.sleep(0.3)  # the live line refreshes on its own, 10 times a second
+    assert "· retry 3 of 8 in " in buffer.getvalue()
+    requests.on_attempt(AttemptLog("px", 8, 4, 200, 0.01, None))
+    assert requests.status() is None
+    assert buffer.getvalue().count("POST") == 0  # not --verbose: no attempt lines

@@ -18,6 +18,7 @@ from snapcapi.send.client import (
     AttemptLog,
     EventLog,
     OAuthToken,
+    RetryWait,
     SnapClient,
     StaticToken,
     TokenSource,
@@ -360,8 +361,8 @@ def test_backoff_jitter_is_a_share_of_the_ceiling(draw: float) -> None:
 def test_5xx_forever_raises_delivery_error_after_max_retries() -> None:
     """max_retries=3 makes 4 attempts, then says what happened last and how often."""
     api = Script(reply(503))
-    with pytest.raises(DeliveryError, match=r"^HTTP 503 after 4 attempts$"):
-        make_client(api, max_retries=3).post_events(ASSET, EVENTS)
+    with pytest.raises(DeliveryError, match=r"^HTTP 503 after 4 attempts over 3\.[5-9] s$"):
+        make_client(api, max_retries=3).post_events(ASSET, EVENTS)  # waits of 0.5, 1 and 2 s
     assert len(api.requests) == 4
 
 
@@ -382,8 +383,9 @@ def test_connect_error_is_retried() -> None:
 def test_connection_refused_forever_names_the_host() -> None:
     """The final error says what happened, to which host, after how many attempts."""
     api = Script(raise_(httpx.ConnectError, "[Errno 111] Connection refused"))
-    with pytest.raises(DeliveryError, match=r"^connection refused by tr.example.test after 3 attempts$"):
-        make_client(api, max_retries=2).post_events(ASSET, EVENTS)
+    expected = r"^connection refused by tr.example.test after 3 attempts over 1\.[5-9] s$"
+    with pytest.raises(DeliveryError, match=expected):
+        make_client(api, max_retries=2).post_events(ASSET, EVENTS)  # waits of 0.5 and 1 s
 
 
 def test_attempt_log_records_each_attempt() -> None:
@@ -591,3 +593,36 @@ def test_redact_replaces_given_secrets_raw_and_url_encoded() -> None:
     """A secret is replaced wherever it appears, as is and URL-encoded."""
     text = f"said {TOKEN} and {httpx.URL('/', params={'t': TOKEN}).query.decode()}"
     assert redact(text, [TOKEN, ""]) == "said REDACTED and t=REDACTED"
+
+
+def test_each_wait_before_a_retry_is_told_to_on_retry() -> None:
+    """on_retry hears of every wait before a retry (the progress line and --verbose show them): which
+    attempt failed, of how many, why, how long the wait is, and how long the request has been tried."""
+    api = Script(raise_(httpx.ConnectError, "[Errno 111] Connection refused"))
+    sleeps: list[float] = []
+    waits: list[RetryWait] = []
+    client = SnapClient(
+        http_for(Fake(api)),
+        API_URL,
+        StaticToken(TOKEN),
+        max_retries=2,
+        sleep=sleeps.append,
+        random=lambda: 1.0,
+        on_retry=waits.append,
+    )
+    with pytest.raises(DeliveryError):
+        client.post_events(ASSET, EVENTS)
+    error = "connection refused by tr.example.test"
+    assert [(w.asset_id, w.events, w.attempt, w.attempts, w.error, w.wait) for w in waits] == [
+        (ASSET, 1, 1, 3, error, 0.5),
+        (ASSET, 1, 2, 3, error, 1.0),
+    ]
+    assert sleeps == [0.5, 1.0]
+    assert 1.5 <= waits[1].spent < waits[0].spent + 1.5  # the waits, and the attempts' own time
+
+
+def test_a_single_attempt_says_no_duration() -> None:
+    """Without retries there was no wait: the message says one attempt, not how long."""
+    api = Script(reply(503))
+    with pytest.raises(DeliveryError, match=r"^HTTP 503 after 1 attempt$"):
+        make_client(api, max_retries=0).post_events(ASSET, EVENTS)

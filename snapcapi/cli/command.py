@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import IntEnum
 from typing import Any
@@ -18,13 +17,21 @@ from typing import Any
 from rich.console import Console
 
 from snapcapi.api import Request, start
+from snapcapi.cli.retries import Requests
 from snapcapi.errors import AuthError, ConfigError, InputError, LedgerError, OutputError
 from snapcapi.model import RunReport, Status
 from snapcapi.outputs.atomic import STDOUT
-from snapcapi.outputs.report import print_error, print_note, progress, render, stderr_console, summary
+from snapcapi.outputs.report import (
+    failed_because,
+    print_error,
+    print_note,
+    progress,
+    render,
+    stderr_console,
+    summary,
+)
 from snapcapi.run import memory
 from snapcapi.run.interrupts import stopping
-from snapcapi.send.client import AttemptLog
 from snapcapi.send.redact import redact
 
 
@@ -74,14 +81,16 @@ def execute(request: Request, output: Output) -> int:
     if output.json and to_stdout:
         message = f"--json and {to_stdout[0]} - both write to standard output; give {to_stdout[0]} a file"
         return _failed(errors, replace(output, json=False), message, ExitCode.USAGE)
+    requests = Requests(console, verbose=output.verbose)
     try:
         with (
-            start(request, on_attempt=_attempt_logger(console) if output.verbose else None) as job,
+            start(request, on_attempt=requests.on_attempt, on_retry=requests.on_retry) as job,
             progress(
                 console,
                 lambda: job.report,
                 enabled=not (output.quiet or output.no_progress),
                 send=request.send,
+                status=requests.status,
             ) as progress_sink,
             stopping(
                 job.run,
@@ -125,7 +134,7 @@ def failure(report: RunReport) -> str | None:
     failed = report.count(Status.FAILED)
     if not failed:
         return None
-    why = next((p.message for o in report.failures if o.status is Status.FAILED for p in o.errors), None)
+    why = failed_because(report)
     rows = "1 row" if failed == 1 else f"{failed:,} rows"
     return f"{rows} not delivered{f' ({why})' if why else ''}; run again to send them"
 
@@ -135,20 +144,6 @@ def _failed(console: Console, output: Output, message: str, code: ExitCode) -> i
     print_error(console, redact(message))
     _print_json(output, {"error": redact(message), "exit_code": int(code)})
     return code
-
-
-def _attempt_logger(console: Console) -> Callable[[AttemptLog], None]:
-    """Print each request's status and timing (--verbose)."""
-
-    def log_attempt(entry: AttemptLog) -> None:
-        status = entry.status_code if entry.status_code is not None else entry.error
-        console.print(
-            f"[dim]POST {entry.asset_id} {entry.events} events: {status} in {entry.elapsed * 1000:.0f} ms"
-            f" (attempt {entry.attempt})[/dim]",
-            soft_wrap=True,
-        )
-
-    return log_attempt
 
 
 def _print_json(output: Output, document: dict[str, Any]) -> None:

@@ -15,8 +15,9 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, ProgressColumn, SpinnerColumn, Task, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from snapcapi.errors import OutputError
 from snapcapi.model import FAILURE_SAMPLE, Row, RowOutcome, RunReport, Status
@@ -246,9 +247,16 @@ def verdict(report: RunReport, *, validate: bool) -> str:
     if refused:
         parts.append(f"{refused} refused (--rejects PATH writes them out to fix and upload again)")
     if failed:
-        parts.append(f"{failed} not delivered (run again to send them)")
+        why = failed_because(report)
+        parts.append(f"{failed} not delivered ({escape(why) + '; ' if why else ''}run again to send them)")
     colour = "red" if failed or refused else "green"
     return f"[{colour}]{report.rows} rows: {', '.join(parts)}[/{colour}]"
+
+
+def failed_because(report: RunReport) -> str | None:
+    """Return why the first `failed` row the report lists was not delivered (how long it was tried, for an
+    API that could not be reached), or None."""
+    return next((p.message for o in report.failures if o.status is Status.FAILED for p in o.errors), None)
 
 
 def stderr_console(quiet: bool = False) -> Console:
@@ -268,14 +276,23 @@ def print_error(console: Console, message: str) -> None:
 
 @contextmanager
 def progress(
-    console: Console, report: Callable[[], RunReport], *, enabled: bool, send: bool
+    console: Console,
+    report: Callable[[], RunReport],
+    *,
+    enabled: bool,
+    send: bool,
+    status: Callable[[], str | None] | None = None,
 ) -> Iterator[Callable[[RowOutcome, Source, Row], None] | None]:
     """Yield a sink that shows the run's progress on a terminal (None when `enabled` is false, or when
-    standard error is not a terminal): rows, done, refused and the rate, every 100 rows."""
+    standard error is not a terminal): rows, done, refused and the rate, every 100 rows; and what
+    `status()` says at the moment (a wait before a retry), redrawn as the line refreshes."""
     if not enabled or not console.is_terminal:
         yield None
         return
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    columns: tuple[ProgressColumn, ...] = (SpinnerColumn(), TextColumn("{task.description}"))
+    if status is not None:
+        columns += (_StatusColumn(status),)
+    columns += (TimeElapsedColumn(),)
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("starting", total=None)
         started = time.monotonic()
@@ -294,3 +311,15 @@ def progress(
             )
 
         yield sink
+
+
+class _StatusColumn(ProgressColumn):
+    """What a run is waiting for right now (a retry), read at each refresh; nothing when all is well."""
+
+    def __init__(self, status: Callable[[], str | None]) -> None:
+        super().__init__()
+        self._status = status
+
+    def render(self, task: Task) -> Text:
+        text = self._status()
+        return Text(f"· {text}", style="yellow") if text else Text("")

@@ -34,6 +34,7 @@ __all__ = [  # named here too, where callers knew them: wire, answers, auth, red
     "AttemptLog",
     "EventLog",
     "OAuthToken",
+    "RetryWait",
     "SnapClient",
     "StaticToken",
     "TokenSource",
@@ -73,6 +74,19 @@ class AttemptLog:
     error: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class RetryWait:
+    """A failed attempt that will be tried again, for the progress line and `--verbose`."""
+
+    asset_id: str
+    events: int
+    attempt: int  # the attempt that failed, 1-based
+    attempts: int  # the most attempts the request gets (max_retries + 1)
+    error: str
+    wait: float  # seconds until the next attempt
+    spent: float  # seconds spent on the request so far, this wait included
+
+
 class SnapClient:
     """Sends events to `{api_url}/v3/{asset_id}/events` with auth and bounded retries."""
 
@@ -90,9 +104,11 @@ class SnapClient:
         on_attempt: Callable[[AttemptLog], None] | None = None,
         wall_clock: Callable[[], float] = time.time,
         halted: Callable[[], bool] = lambda: False,
+        on_retry: Callable[[RetryWait], None] | None = None,
     ) -> None:
         """`halted` says the run is stopping (SIGTERM): a failed attempt is then not retried, so that a
-        graceful stop does not wait out a storm of 429s; `sleep` should return early then too."""
+        graceful stop does not wait out a storm of 429s; `sleep` should return early then too. `on_retry`
+        is told of each wait before a retry (from the delivery's threads: it must be thread-safe)."""
         self._http = http
         self._api_url = api_url.rstrip("/")
         self._host = _host(api_url)
@@ -106,6 +122,7 @@ class SnapClient:
         self._on_attempt = on_attempt
         self._wall_clock = wall_clock  # only to read a Retry-After given as an HTTP date
         self._halted = halted
+        self._on_retry = on_retry
 
     def post_events(
         self,
@@ -147,14 +164,15 @@ class SnapClient:
         content = join_body(events, test_event_code)
         attempt = retries = 0
         refreshed = False
+        spent = 0.0  # the attempts' time and the waits between them: how long the request was tried
         while True:
             attempt += 1
             started = time.perf_counter()
             response, error, retryable = self._attempt(url, content)
             status_code = None if response is None else response.status_code
-            self._log(
-                AttemptLog(asset_id, len(events), attempt, status_code, time.perf_counter() - started, error)
-            )
+            elapsed = time.perf_counter() - started
+            spent += elapsed
+            self._log(AttemptLog(asset_id, len(events), attempt, status_code, elapsed, error))
             delay: float | None = None
             if response is not None:
                 code = response.status_code
@@ -177,11 +195,19 @@ class SnapClient:
             elif not retryable:
                 raise DeliveryError(str(error))
             if retries >= self._max_retries:
-                plural = "s" if attempt != 1 else ""
-                raise DeliveryError(f"{error} after {attempt} attempt{plural}")
+                tried = f"{attempt} attempts over {_duration(spent)}" if attempt > 1 else "1 attempt"
+                raise DeliveryError(f"{error} after {tried}")
             retries += 1
             if not self._halted():
-                self._sleep(delay if delay is not None else self._backoff(retries))
+                wait = delay if delay is not None else self._backoff(retries)
+                spent += wait
+                if self._on_retry is not None:
+                    self._on_retry(
+                        RetryWait(
+                            asset_id, len(events), attempt, self._max_retries + 1, str(error), wait, spent
+                        )
+                    )
+                self._sleep(wait)
             if self._halted():
                 raise DeliveryError(f"{error}; not retried: the run is stopping")
 
@@ -238,6 +264,16 @@ class SnapClient:
     def _log(self, entry: AttemptLog) -> None:
         if self._on_attempt is not None:
             self._on_attempt(entry)
+
+
+def _duration(seconds: float) -> str:
+    """Return a duration as people say it: `0.4 s`, `65 s`, `12 min 5 s`."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 600:
+        return f"{seconds:.0f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s"
 
 
 def _host(url: str) -> str:
