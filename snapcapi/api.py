@@ -348,8 +348,8 @@ def _check_output_paths(request: Request) -> None:
     report, rejects = request.report, request.rejects
     same = report is not None and rejects is not None and report.resolve() == rejects.resolve()
     if same and report is not None and not is_stream(report):  # two streams to one pipe may be meant
-        where = "standard output (-)" if str(report) == STDOUT else f"the same file, {report}"
-        raise ConfigError(f"--report and --rejects are both {where}; give each its own")
+        where = "both standard output (-)" if str(report) == STDOUT else f"the same file, {report}"
+        raise ConfigError(f"--report and --rejects are {where}; give each its own")
 
 
 def _settings(request: Request) -> tuple[Settings, MappingConfig]:
