@@ -25,7 +25,7 @@ from typing import Any, TypedDict, Unpack
 from snapcapi.errors import ConfigError, InputError, SnapcapiError
 from snapcapi.events.mapping import Mapper, MappingConfig, load_mapping_file, parse_map_options
 from snapcapi.events.prepare import ReadingOptions, plan_sources
-from snapcapi.model import Row, RunReport, Status
+from snapcapi.model import RunReport
 from snapcapi.outputs.atomic import STDOUT, is_stream
 from snapcapi.outputs.rejects import RejectsWriter
 from snapcapi.outputs.report import ReportWriter
@@ -36,7 +36,7 @@ from snapcapi.send.ledger import Ledger
 from snapcapi.send.redact import redact
 from snapcapi.settings import Settings, resolve
 from snapcapi.spec import DEFAULT_API_URL, MAX_EVENTS_PER_REQUEST
-from snapcapi.wiring import Sending, check_fixed_assets, context, sender
+from snapcapi.wiring import Sending, check_fixed_assets, context, rejects_sink, rows_source, sender
 
 # An input: a path (`-`: standard input), or rows already in memory, one mapping of field to value each.
 Input = str | os.PathLike[str] | Iterable[Mapping[str, Any]]
@@ -311,7 +311,7 @@ def start(
                 temporaries += [report_writer.temporary] if report_writer.temporary else []
             if request.rejects:
                 rejects = stack.enter_context(RejectsWriter(request.rejects))
-                sinks.append(_rejects_sink(rejects))
+                sinks.append(rejects_sink(rejects))
                 temporaries += [rejects.temporary] if rejects.temporary else []
             options = RunOptions(
                 limit=request.limit,
@@ -387,31 +387,8 @@ def _opened(file: Input, request: Request, number: int) -> Iterator[Source]:
         spec = SourceSpec(os.fspath(file), fmt, request.delimiter, request.sheet)
         source = open_source(spec, stdin=sys.stdin.buffer)
     else:
-        source = _rows_source(file, f"<rows {number}>")
+        source = rows_source(file, f"<rows {number}>")
     try:
         yield source
     finally:
         source.close()
-
-
-def _rows_source(rows: Iterable[Mapping[str, Any]], name: str) -> Source:
-    """A source of rows already in memory, read as JSON Lines objects are: line N is the Nth mapping."""
-    if isinstance(rows, Mapping | bytes):
-        raise TypeError(f"an input is a path or an iterable of row dicts, not a {type(rows).__name__}")
-
-    def records() -> Iterator[Row]:
-        for line, data in enumerate(rows, 1):
-            if isinstance(data, Mapping):
-                yield Row(name, line, dict(data))
-            else:
-                yield Row(name, line, {}, f"line {line}: not a mapping of fields to values")
-
-    return Source(name, "jsonl", None, None, records(), ExitStack())
-
-
-def _rejects_sink(writer: RejectsWriter) -> Sink:
-    def sink(outcome: Any, source: Source, row: Any) -> None:
-        if outcome.status in (Status.INVALID, Status.REJECTED):
-            writer.write(source, row, "; ".join(str(p) for p in outcome.errors))
-
-    return sink

@@ -1,10 +1,11 @@
-"""The pieces `api.start` assembles a run from: the build context, the fixed-asset check and the sender."""
+"""The pieces `api.start` assembles a run from: the build context, the fixed-asset check, the sender, a
+source of rows given in memory, and the rejects file's sink."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from snapcapi.errors import ConfigError
 from snapcapi.events.build import ASSET_HINTS, BuildContext
 from snapcapi.events.mapping import Mapper, MappingConfig
+from snapcapi.model import Row, Status
+from snapcapi.outputs.rejects import RejectsWriter
 from snapcapi.read.open import Source
+from snapcapi.run.pipeline import Sink
 from snapcapi.send.auth import OAuthToken, StaticToken, TokenSource
 from snapcapi.send.client import AttemptLog, RetryWait, SnapClient, make_http_client
 from snapcapi.send.delivery import Delivery
@@ -139,3 +143,28 @@ def sender(
         validate=sending.remote,
         test_event_code=sending.test_event_code,
     )
+
+
+def rows_source(rows: Iterable[Mapping[str, Any]], name: str) -> Source:
+    """A source of rows already in memory, read as JSON Lines objects are: line N is the Nth mapping."""
+    if isinstance(rows, Mapping | bytes):
+        raise TypeError(f"an input is a path or an iterable of row dicts, not a {type(rows).__name__}")
+
+    def records() -> Iterator[Row]:
+        for line, data in enumerate(rows, 1):
+            if isinstance(data, Mapping):
+                yield Row(name, line, dict(data))
+            else:
+                yield Row(name, line, {}, f"line {line}: not a mapping of fields to values")
+
+    return Source(name, "jsonl", None, None, records(), ExitStack())
+
+
+def rejects_sink(writer: RejectsWriter) -> Sink:
+    """The sink that writes the invalid and rejected rows to the rejects file."""
+
+    def sink(outcome: Any, source: Source, row: Any) -> None:
+        if outcome.status in (Status.INVALID, Status.REJECTED):
+            writer.write(source, row, "; ".join(str(p) for p in outcome.errors))
+
+    return sink
