@@ -307,3 +307,18 @@ def test_a_task_refused_by_snap_fails_the_job_with_auth_error_and_no_token_anywh
     assert revoked not in str(caught.value)
     assert revoked not in repr(caught.value)
     assert server.stats()["events_kept"] == 0
+
+
+def test_text_columns_write_numbers_as_the_command_line_reads_them(spark: SparkSession) -> None:
+    """A text column of prices written with a decimal comma is read as the command line reads such a
+    file's column (decided from the first rows; read plainly, none of them is a number), and a typed
+    column is never re-read, whatever `decimal_comma` says."""
+    when = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    prices = ["12,50", "1.234,56", "7,5"]
+    rows = [(f"ord-{i}", "PURCHASE", when, f"ann{i}@example.com", prices[i % 3], "EUR") for i in range(30)]
+    schema = "order_id string, event_name string, event_time string, email string, price string"
+    df = spark.createDataFrame(rows, schema + ", currency string")
+    common: dict[str, Any] = {"pixel_id": "px", "conversion_type": "OFFLINE", "map": {"value": "price"}}
+    assert _counts(snapcapi.spark.validate(df, **common)) == {"valid": 30}
+    typed = df.withColumn("price", F.lit(12.5))
+    assert _counts(snapcapi.spark.validate(typed, **common, decimal_comma=True)) == {"valid": 30}

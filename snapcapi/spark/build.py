@@ -15,6 +15,7 @@ from typing import Any
 
 from snapcapi.events.build import BuildContext
 from snapcapi.events.mapping import Mapper, MappingConfig
+from snapcapi.events.prepare import Reading
 from snapcapi.model import Problem, Row
 from snapcapi.read.typed import texts
 from snapcapi.run.chunks import Chunk, ChunkBuilder
@@ -46,6 +47,7 @@ class BuildTask:
     keys: tuple[str, ...]
     buckets: int
     bodies: bool = True  # False: validate, which sends nothing and needs no JSON
+    readings: tuple[tuple[str, Reading], ...] = ()  # how text columns write numbers and dates (driver's)
 
     def __call__(self, batches: Iterable[Any]) -> Iterator[Any]:
         """Yield one built batch (`columns.built_schema`) per input batch, row for row."""
@@ -67,7 +69,7 @@ class BuildTask:
         ]
         if not names:  # nothing mapped: every row is empty, and invalid
             rows = [Row(SOURCE, i, {}) for i in range(batch.num_rows)]
-        built, _ = builder.build(Chunk(SOURCE, names, plan, rows))
+        built, _ = builder.build(Chunk(SOURCE, names, plan, rows, readings=self.readings))
         row_ids = batch.column(ROW).to_pylist()
         buckets: list[int] = []
         valid: list[bool] = []

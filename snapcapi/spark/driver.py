@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -28,7 +28,10 @@ from snapcapi.events.mapping import (
     mapping_from_tables,
     parse_map_options,
 )
+from snapcapi.events.prepare import DATE_FIELDS, NUMBER_FIELDS, Reading, ReadingOptions, plan_source
+from snapcapi.model import Row
 from snapcapi.read.open import Source
+from snapcapi.read.typed import as_text
 from snapcapi.send.auth import OAuthToken, StaticToken, TokenSource
 from snapcapi.send.client import SnapClient, make_http_client
 from snapcapi.settings import Settings, resolve
@@ -56,6 +59,11 @@ class Prepared:
     plan: ColumnPlan
     columns: tuple[str, ...]  # the input columns the mapping reads
     keys: tuple[str, ...]
+    readings: tuple[tuple[str, Reading], ...] = ()  # how text columns write numbers and dates
+
+    def text_columns_read_as(self, fields: Sequence[str]) -> tuple[str, ...]:
+        """The input columns that feed any of `fields`."""
+        return tuple(column for column, name in self.plan.pairs if name in fields)
 
 
 def prepare(
@@ -69,6 +77,8 @@ def prepare(
     """Resolve the settings of a job over a DataFrame of `columns`, and check them.
 
     Raises TypeError for a keyword that does not apply, ConfigError for a bad setting, mapping or key.
+    Recognized exports (`preset`) are read from files only: on Spark, a preset other than auto or none
+    is a ConfigError, and none is what applies.
     """
     command = "upload" if send else "validate"
     for name in settings:
@@ -76,6 +86,10 @@ def prepare(
             raise TypeError(f"snapcapi.spark.{command}() does not take {name!r}: it means nothing on Spark")
     config = _mapping(mapping)
     request = Request.of((), settings, send=send)
+    if request.preset not in (None, "auto", "none"):
+        raise ConfigError(
+            f"preset {request.preset!r}: recognized exports are read from files; on Spark, map the columns"
+        )
     resolved = resolve(request.flags, os.environ, env_file=request.env_file, mapping_settings=config.settings)
     ctx = context(resolved, config, assets_required=send)
     explicit = parse_map_options(list(request.maps))
@@ -140,3 +154,28 @@ def checked_token(prepared: Prepared) -> StaticToken:
         return StaticToken(tokens.token())
     finally:
         http.close()
+
+
+# Rows of a DataFrame sampled on the driver to decide how its text columns write numbers and dates.
+SAMPLE_ROWS: Final = 1000
+READ_FIELDS: Final = (*NUMBER_FIELDS, *DATE_FIELDS)
+
+
+def with_readings(prepared: Prepared, sample: Sequence[Sequence[Any]], columns: Sequence[str]) -> Prepared:
+    """Decide, as the command line does for a file, how the text `columns` write numbers (12,50 or
+    12.50) and dates (day or month first), from `sample` (their values in the first rows), the
+    `date_format` and `decimal_comma` settings first. Returns `prepared` with its readings.
+
+    Raises InputError (naming the DataFrame, the column and the field) when the values allow two readings.
+    """
+    request = prepared.request
+    options = ReadingOptions.of(
+        "none", request.date_format, request.decimal_comma, dict(prepared.mapping.reading)
+    )
+    rows = [
+        Row(DATAFRAME, i, {c: as_text(v) for c, v in zip(columns, values, strict=True)})
+        for i, values in enumerate(sample, 1)
+    ]
+    source = Source(DATAFRAME, "spark", None, list(columns), iter(()), ExitStack(), sample=rows)
+    plan_source(source, Mapper(prepared.mapping, prepared.explicit), prepared.ctx, options)
+    return replace(prepared, readings=tuple(source.readings.items()))

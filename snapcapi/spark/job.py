@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -25,7 +26,7 @@ from snapcapi.send.redact import redact
 from snapcapi.spark.build import BuildTask
 from snapcapi.spark.columns import BODY, BUCKET, DONE, ROW, VALID
 from snapcapi.spark.delivered import has_deliveries, new_job_id
-from snapcapi.spark.driver import Prepared, checked_token, prepare
+from snapcapi.spark.driver import READ_FIELDS, SAMPLE_ROWS, Prepared, checked_token, prepare, with_readings
 from snapcapi.spark.send import Sending, SendTask
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ def run(
     try:
         prepared = prepare(df.columns, send=send, mapping=mapping, keys=keys, settings=settings)
         secrets = prepared.settings.secrets()
+        prepared = _readings(df, prepared)
         if not max_requests_per_second > 0:
             raise ConfigError(f"max_requests_per_second must be above 0, not {max_requests_per_second}")
         if partitions is not None and partitions < 1:
@@ -118,6 +120,26 @@ def task_rate(budget: float, partitions: int, slots: int) -> float:
     return budget / max(1, min(partitions, slots))
 
 
+def _readings(df: DataFrame, prepared: Prepared) -> Prepared:
+    """Decide how the text columns that feed a number or a date write them, from the first rows, as the
+    command line does for a file. Typed columns (double, timestamp, date) need no reading: their text is
+    always plain. Runs one small job (a `limit`) only when a text column feeds such a field."""
+    from pyspark.sql.types import StringType
+
+    text = {
+        column
+        for column in prepared.text_columns_read_as(READ_FIELDS)
+        if isinstance(df.schema[column].dataType, StringType)
+    }
+    if not text:
+        return prepared
+    columns = sorted(text)
+    sample = df.select(*[f"`{c}`" for c in columns]).limit(SAMPLE_ROWS).collect()
+    decided = with_readings(prepared, [tuple(row) for row in sample], columns)
+    fields = {name for column, name in prepared.plan.pairs if column in text}
+    return replace(decided, readings=tuple((f, r) for f, r in decided.readings if f in fields))
+
+
 def _built(df: DataFrame, prepared: Prepared, count: int, *, bodies: bool) -> DataFrame:
     from pyspark.sql import functions as F
 
@@ -131,6 +153,7 @@ def _built(df: DataFrame, prepared: Prepared, count: int, *, bodies: bool) -> Da
         prepared.keys,
         buckets=count * BUCKETS_PER_PARTITION,
         bodies=bodies,
+        readings=prepared.readings,
     )
     return rows.mapInArrow(task, _built_schema(df, prepared.keys))
 
