@@ -156,3 +156,26 @@ def test_parquet_cannot_come_from_standard_input() -> None:
     """`--format parquet` with `-` says why: Parquet's index is at the end of the file."""
     with pytest.raises(InputError, match="standard input"):
         open_source(SourceSpec("-", "parquet"))
+
+
+def test_a_text_column_of_decimal_commas_is_read_as_in_a_csv(tmp_path: Path, invoke: Invoke) -> None:
+    """Prices stored as text with a decimal comma are decided from the first rows, as a CSV's column is:
+    the rows are valid, and the command line says how it read them."""
+    when = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    prices = ["12,50", "1.234,56", "7,5"]
+    table = pa.table(
+        {
+            "order_id": [f"ord-{i}" for i in range(30)],
+            "event_name": ["PURCHASE"] * 30,
+            "event_time": [when] * 30,
+            "email": [f"ann{i}@example.com" for i in range(30)],
+            "value": [prices[i % 3] for i in range(30)],
+            "currency": ["EUR"] * 30,
+        }
+    )
+    path = tmp_path / "prices.parquet"
+    pq.write_table(table, path)
+    result = invoke("validate", str(path), "--conversion-type", "OFFLINE", "--json")
+    summary = json.loads(result.stdout)
+    assert summary["valid"] == 30, result.stderr
+    assert "decimal comma" in result.stderr

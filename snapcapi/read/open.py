@@ -262,7 +262,7 @@ def _parquet_source(path: str) -> Source:
     opened = open_parquet(path)
     stack = ExitStack()
     stack.callback(opened.close)
-    return Source(path, "parquet", None, opened.columns, opened.rows, stack)
+    return Source(path, "parquet", None, opened.columns, opened.rows, stack, sample=opened.sample)
 
 
 def _workbook_source(spec: SourceSpec, stdin: BinaryIO | None) -> Source:

@@ -11,12 +11,14 @@ found damaged part-way raises InputError after the rows before it (as a truncate
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import itertools
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
 from snapcapi.errors import InputError
 from snapcapi.model import Row
+from snapcapi.read.sniff import SAMPLE_ROWS
 from snapcapi.read.typed import texts
 
 MAGIC: Final = b"PAR1"
@@ -36,6 +38,7 @@ class ParquetInput:
     columns: list[str]
     rows: Iterator[Row]
     close: Callable[[], None]
+    sample: list[Row]  # the first rows, read again: to decide how text columns write numbers and dates
 
 
 def open_parquet(path: str, *, batch_rows: int = BATCH_ROWS) -> ParquetInput:
@@ -61,10 +64,15 @@ def open_parquet(path: str, *, batch_rows: int = BATCH_ROWS) -> ParquetInput:
     columns = list(file.schema_arrow.names)
     if len(set(columns)) != len(columns):
         raise InputError(f"{path}: two columns have the same name; rename one")
-    return ParquetInput(columns, _rows(file, path, batch_rows), file.close)
+    first = _rows(file, path, SAMPLE_ROWS)
+    try:
+        sample = list(itertools.islice(first, SAMPLE_ROWS))
+    finally:
+        first.close()
+    return ParquetInput(columns, _rows(file, path, batch_rows), file.close, sample)
 
 
-def _rows(file: Any, name: str, batch_rows: int) -> Iterator[Row]:
+def _rows(file: Any, name: str, batch_rows: int) -> Generator[Row, None, None]:
     line = 0
     batches = file.iter_batches(batch_size=batch_rows, use_threads=False)
     while True:
