@@ -71,7 +71,7 @@ app = typer.Typer(
     name="snapcapi",
     help="Upload conversion events from CSV/TSV/JSON Lines files to Snap's Conversions API v3.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 
