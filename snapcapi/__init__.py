@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from snapcapi.api import Input, UploadSettings, ValidateSettings, upload, validate
+    from snapcapi.api import upload, validate
     from snapcapi.errors import (
         AuthError,
         ConfigError,
@@ -27,15 +27,16 @@ if TYPE_CHECKING:
         SnapcapiError,
     )
     from snapcapi.model import Problem, RowOutcome, RunReport, Status
+    from snapcapi.request import Input, UploadSettings, ValidateSettings
     from snapcapi.settings import Settings
 
 # Each public name, and the module it comes from.
 _HOMES = {
     "upload": "snapcapi.api",
     "validate": "snapcapi.api",
-    "Input": "snapcapi.api",
-    "UploadSettings": "snapcapi.api",
-    "ValidateSettings": "snapcapi.api",
+    "Input": "snapcapi.request",
+    "UploadSettings": "snapcapi.request",
+    "ValidateSettings": "snapcapi.request",
     "RunReport": "snapcapi.model",
     "RowOutcome": "snapcapi.model",
     "Status": "snapcapi.model",

@@ -133,3 +133,14 @@ def test_each_samples_command_gives_what_the_readme_says(
     result = CliRunner().invoke(app, [*args, "--no-progress"])
     assert result.exit_code == (1 if "refused" in outcome else 0), result.output
     assert result.stderr.splitlines()[-1].startswith(outcome)
+
+
+def test_the_readme_layout_names_every_folder_of_the_code() -> None:
+    """The README's Layout tree lists each package folder of snapcapi, and only folders that exist."""
+    section = README.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    block = re.findall(r"```text\n(.*?)\n```", section, flags=re.DOTALL)
+    assert len(block) == 1
+    listed = {line.split()[0].rstrip("/") for line in block[0].splitlines() if line.strip()}
+    packages = {str(init.parent.relative_to(ROOT)) for init in (ROOT / "snapcapi").rglob("__init__.py")}
+    assert {name for name in listed if name.startswith("snapcapi")} == packages
+    assert all((ROOT / name).is_dir() for name in listed)

@@ -18,7 +18,6 @@ import typer
 from rich.console import Console
 
 from snapcapi import __version__, spec
-from snapcapi.api import Request
 from snapcapi.cli.command import ExitCode, Output, execute
 from snapcapi.cli.options import (
     SENDING_PANEL,
@@ -64,6 +63,7 @@ from snapcapi.errors import SnapcapiError
 from snapcapi.events.identifiers import IDENTIFIERS, IdentifierError, is_hashed, normalize, sha256_hex
 from snapcapi.events.phone import has_country_code, region_of_country
 from snapcapi.outputs.report import stderr_console
+from snapcapi.request import Request
 from snapcapi.send.redact import redact
 from snapcapi.spec import EVENT_ALIASES, EventName
 

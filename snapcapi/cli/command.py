@@ -16,7 +16,7 @@ from typing import Any
 
 from rich.console import Console
 
-from snapcapi.api import Request, start
+from snapcapi.api import start
 from snapcapi.cli.retries import Requests
 from snapcapi.errors import AuthError, ConfigError, InputError, LedgerError, OutputError
 from snapcapi.model import RunReport, Status
@@ -30,6 +30,7 @@ from snapcapi.outputs.report import (
     stderr_console,
     summary,
 )
+from snapcapi.request import Request
 from snapcapi.run import memory
 from snapcapi.run.interrupts import stopping
 from snapcapi.send.redact import redact
