@@ -103,8 +103,10 @@ def test_validate_of_the_offline_sample_names_each_bad_row_and_exits_1(run: Invo
     assert {k: summary[k] for k in ("rows", "valid", "invalid", "skipped", "exit_code")} == {
         "rows": 10, "valid": 4, "invalid": 5, "skipped": 1, "exit_code": 1,
     }  # fmt: skip
+    assert result.stderr.count("offline_purchases.csv") == 2  # the table's title, the unused columns
+    assert "\nRows not valid in offline_purchases.csv" in result.stderr
     for line in ("4", "5", "6", "7", "10"):
-        assert f"offline_purchases.csv │ {line:>4} │ invalid" in result.stderr
+        assert f"\n {line:>4} │ invalid " in result.stderr
     assert "olivia.brown" not in result.stderr + result.stdout
 
 

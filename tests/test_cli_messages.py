@@ -221,3 +221,64 @@ def test_the_progress_line_counts_down_the_wait_before_a_retry() -> None:
     requests.on_attempt(AttemptLog("px", 8, 4, 200, 0.01, None))
     assert requests.status() is None
     assert buffer.getvalue().count("POST") == 0  # not --verbose: no attempt lines
+
+
+# --- tables at 80 columns -----------------------------------------------------------------------------------
+
+
+def test_the_human_report_reads_at_80_columns_with_the_file_named_once(run: Invoke, tmp_path: Path) -> None:
+    """At 80 columns (cron), a long file name is never broken mid-word: it titles the table of its rows,
+    once, and the reasons keep the width; a row's line is shown once above its problems; 1 row, not 1
+    rows."""
+    name = "a_rather_long_export_file_name_from_the_crm_2026.csv"
+    (tmp_path / name).write_text(
+        "event_name,event_time,event_id,email,phone\nPURCHASE,now-1h,e-1,not-an-email,\n", encoding="utf-8"
+    )
+    result = run("validate", name, "--pixel-id", "px", "--conversion-type", "OFFLINE")
+    assert result.exit_code == 1
+    assert [line.rstrip() for line in result.stderr.splitlines()] == [
+        "",
+        "snapcapi validate: 1 row",
+        " event name ┃ valid ┃ invalid ┃ rejected ┃ skipped",
+        "━━━━━━━━━━━━╇━━━━━━━╇━━━━━━━━━╇━━━━━━━━━━╇━━━━━━━━━",
+        " PURCHASE   │     0 │       1 │        0 │       0",
+        "────────────┼───────┼─────────┼──────────┼─────────",
+        " all rows 1 │     0 │       1 │        0 │       0",
+        "",
+        f"Rows not valid in {name}",
+        " line ┃ status  ┃ field     ┃ reason",
+        "━━━━━━╇━━━━━━━━━╇━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━",
+        "    2 │ invalid │ user_data │ no matchable identifier (needs email, phone,",
+        "      │         │           │ mobile ad id, or IP address + user agent)",
+        "      │ invalid │ value     │ missing; PURCHASE events need a value and a",
+        "      │         │           │ currency",
+        "      │ invalid │ currency  │ missing; PURCHASE events need a value and a",
+        "      │         │           │ currency",
+        "      │ warning │ email     │ dropped: not an email address",
+        "",
+        "Data quality",
+        " rows with           ┃ rows ┃ share",
+        "━━━━━━━━━━━━━━━━━━━━━╇━━━━━━╇━━━━━━━",
+        " matchable and valid │    0 │    0%",
+        " older than 7 days   │    0 │    0%",
+        " duplicate event ids │    0 │    0%",
+        "1 row: 0 valid, 1 refused (--rejects PATH writes them out to fix and upload",
+        "again)",
+    ]
+    assert max(len(line) for line in result.stderr.splitlines()) <= 80
+
+
+def test_several_files_each_title_their_own_rows(run: Invoke, tmp_path: Path) -> None:
+    """With two files, each file's refused rows come under their own title."""
+    for name in ("first.csv", "second.csv"):
+        (tmp_path / name).write_text(
+            "event_name,event_time,event_id,email\nPAGE_VIEW,now-1h,e-1,not-an-email\n", encoding="utf-8"
+        )
+    result = run("validate", "first.csv", "second.csv", "--pixel-id", "px", "--conversion-type", "OFFLINE")
+    assert result.exit_code == 1
+    titles = [line.rstrip() for line in result.stderr.splitlines() if line.startswith("Rows not valid")]
+    assert titles == ["Rows not valid in first.csv", "Rows not valid in second.csv"]
+    assert (
+        result.stderr.splitlines()[-2].rstrip()
+        == "2 rows: 0 valid, 2 refused (--rejects PATH writes them out to fix and upload"
+    )

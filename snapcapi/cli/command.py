@@ -27,6 +27,7 @@ from snapcapi.outputs.report import (
     print_note,
     progress,
     render,
+    rows,
     stderr_console,
     summary,
 )
@@ -112,7 +113,7 @@ def execute(request: Request, output: Output) -> int:
     validate_view = not request.send
     if not output.quiet:
         verb = "upload" if request.send else "validate"
-        render(report, console, validate=validate_view, title=f"snapcapi {verb}: {report.rows} rows")
+        render(report, console, validate=validate_view, title=f"snapcapi {verb}: {rows(report.rows)}")
     elif job.broken is None and (reason := failure(report)) is not None:
         print_error(errors, redact(reason))
     document = summary(report, validate=validate_view, exit_code=int(code))
@@ -136,8 +137,7 @@ def failure(report: RunReport) -> str | None:
     if not failed:
         return None
     why = failed_because(report)
-    rows = "1 row" if failed == 1 else f"{failed:,} rows"
-    return f"{rows} not delivered{f' ({why})' if why else ''}; run again to send them"
+    return f"{rows(failed)} not delivered{f' ({why})' if why else ''}; run again to send them"
 
 
 def _failed(console: Console, output: Output, message: str, code: ExitCode) -> int:

@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from snapcapi.errors import OutputError
-from snapcapi.model import FAILURE_SAMPLE, Row, RowOutcome, RunReport, Status
+from snapcapi.model import Row, RowOutcome, RunReport, Status
 from snapcapi.outputs.atomic import AtomicFile
 from snapcapi.read.open import Source
 
@@ -173,30 +173,17 @@ def render(report: RunReport, console: Console, *, validate: bool, title: str) -
     problems = sum(report.count(s) for s in (Status.INVALID, Status.REJECTED, Status.FAILED))
     if problems:
         shown = len(report.failures)
-        table = Table(
-            title=f"Rows not {'valid' if validate else 'sent'} (first {shown} of {problems})"
-            if problems > FAILURE_SAMPLE
-            else "Rows not " + ("valid" if validate else "sent"),
-            title_justify="left",
-            show_edge=False,
-        )
-        table.add_column("file", overflow="fold", max_width=24)
-        table.add_column("line", justify="right")
-        table.add_column("status")
-        table.add_column("field")
-        table.add_column("reason", overflow="fold", ratio=1)
+        # One table a file, the file named once in its title: at 80 columns a file column would leave the
+        # reasons a few words a line, and break long names mid-word.
+        by_file: dict[str, list[RowOutcome]] = {}
         for outcome in report.failures:
-            name = escape(Path(outcome.file).name)
-            for problem in outcome.errors:
-                table.add_row(
-                    name, str(outcome.line), outcome.status.value, problem.field, escape(problem.message)
-                )
-            for problem in outcome.warnings:  # a dropped identifier often explains the error above it
-                table.add_row(
-                    "", "", "[dim]warning[/dim]", problem.field, f"[dim]{escape(problem.message)}[/dim]"
-                )
-        console.print()
-        console.print(table)
+            by_file.setdefault(outcome.file, []).append(outcome)
+        for number, (file, outcomes) in enumerate(by_file.items()):
+            title = f"Rows not {'valid' if validate else 'sent'} in {escape(Path(file).name)}"
+            if number == 0 and problems > shown:
+                title += f" (the first {shown} of {problems})"
+            console.print()
+            console.print(_failures_table(title, outcomes))
         if problems > shown:
             console.print(f"... and {problems - shown} more (--report PATH lists every row)")
 
@@ -235,6 +222,26 @@ def render(report: RunReport, console: Console, *, validate: bool, title: str) -
     console.print(verdict(report, validate=validate))
 
 
+def _failures_table(title: str, outcomes: list[RowOutcome]) -> Table:
+    table = Table(title=title, title_justify="left", show_edge=False)
+    table.add_column("line", justify="right")
+    table.add_column("status")
+    table.add_column("field")
+    table.add_column("reason", overflow="fold", ratio=1)
+    for outcome in outcomes:
+        for number, problem in enumerate(outcome.errors):  # the row's line once, above its problems
+            line = "" if number else str(outcome.line)
+            table.add_row(line, outcome.status.value, problem.field, escape(problem.message))
+        for problem in outcome.warnings:  # a dropped identifier often explains the error above it
+            table.add_row("", "[dim]warning[/dim]", problem.field, f"[dim]{escape(problem.message)}[/dim]")
+    return table
+
+
+def rows(count: int) -> str:
+    """Return `1 row`, `2 rows`."""
+    return "1 row" if count == 1 else f"{count} rows"
+
+
 def verdict(report: RunReport, *, validate: bool) -> str:
     """Return the one line that ends the human report: what happened, and what to do next."""
     done = report.count(Status.VALID if validate else Status.SENT)
@@ -250,7 +257,7 @@ def verdict(report: RunReport, *, validate: bool) -> str:
         why = failed_because(report)
         parts.append(f"{failed} not delivered ({escape(why) + '; ' if why else ''}run again to send them)")
     colour = "red" if failed or refused else "green"
-    return f"[{colour}]{report.rows} rows: {', '.join(parts)}[/{colour}]"
+    return f"[{colour}]{rows(report.rows)}: {', '.join(parts)}[/{colour}]"
 
 
 def failed_because(report: RunReport) -> str | None:
