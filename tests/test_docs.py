@@ -144,3 +144,76 @@ def test_the_readme_layout_names_every_folder_of_the_code() -> None:
     packages = {str(init.parent.relative_to(ROOT)) for init in (ROOT / "snapcapi").rglob("__init__.py")}
     assert {name for name in listed if name.startswith("snapcapi")} == packages
     assert all((ROOT / name).is_dir() for name in listed)
+
+
+# --- every command's --help ---------------------------------------------------------------------------------
+
+COMMANDS = ("upload", "validate", "inspect", "event-types", "hash", "mock-server")
+
+
+def help_of(command: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """`snapcapi COMMAND --help` at 80 columns, as a terminal shows it."""
+    monkeypatch.setenv("COLUMNS", "80")
+    result = CliRunner().invoke(app, [command, "--help"])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_every_command_is_covered_here() -> None:
+    """A new command gets its help checked too."""
+    assert set(_commands()) == set(COMMANDS)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_help_ends_with_two_or_three_of_the_readmes_examples(
+    command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The help of each command ends with "Examples:" and two or three commands, each in the README."""
+    lines = [line.strip() for line in help_of(command, monkeypatch).splitlines()]
+    while not lines[-1]:
+        lines.pop()
+    start = lines.index("Examples:")
+    examples = lines[start + 1 :]
+    assert 2 <= len(examples) <= 3
+    for example in examples:
+        assert example == f"snapcapi {command}" or example.startswith(f"snapcapi {command} ")
+        assert f"\n{example}\n" in README
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_no_help_shows_a_type_for_flags(command: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--quiet` takes no value: no `<bool>` beside it (nor beside --help)."""
+    text = help_of(command, monkeypatch)
+    assert "<bool>" not in text
+    assert "--help" in text
+
+
+def test_validate_help_lists_no_sending_options_but_validate_takes_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """validate sends nothing: --batch-size, --concurrency, --max-retries, --timeout are left out of its
+    help (upload lists them), and still taken, so that a script that passes them keeps working."""
+    hidden = ("--batch-size", "--concurrency", "--max-retries", "--timeout")
+    validate_help, upload_help = help_of("validate", monkeypatch), help_of("upload", monkeypatch)
+    assert [flag for flag in hidden if flag in validate_help] == []
+    assert [flag for flag in hidden if flag not in upload_help] == []
+    sample = str(ROOT / "samples" / "web_events.csv")
+    result = CliRunner().invoke(app, ["validate", sample, "--pixel-id", "px", "--batch-size", "10", "-q"])
+    assert result.exit_code == 0, result.output
+
+
+def test_mock_server_help_is_in_the_style_of_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`mock-server --help` is drawn as the other commands' help (usage, an options panel, examples),
+    and lists every option of the emulator."""
+    text = help_of("mock-server", monkeypatch)
+    assert "Usage: snapcapi mock-server [OPTIONS]" in text
+    assert "╭─ Options ─" in text
+    flags = {flag for action in build_parser()._actions for flag in action.option_strings} - {"-h"}
+    assert [flag for flag in sorted(flags) if flag not in text] == []
+
+
+def test_the_map_option_says_where_the_fields_are_listed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--map's help names where the list of fields is."""
+    text = " ".join(help_of("upload", monkeypatch).replace("│", " ").split())
+    assert "FIELD=COLUMN (repeatable). The fields are listed in the README, section Input;" in text
+    assert "## Input" in README

@@ -11,6 +11,7 @@ import inspect
 import json
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +20,7 @@ from rich.console import Console
 
 from snapcapi import __version__, spec
 from snapcapi.cli.command import ExitCode, Output, execute
+from snapcapi.cli.help import Command, epilog, hidden, print_mock_server_help
 from snapcapi.cli.options import (
     SENDING_PANEL,
     AccessToken,
@@ -118,11 +120,17 @@ def _shared_options(
     each command after its own."""
 
 
-def _with_shared_options(command: Callable[..., Request]) -> Callable[..., None]:
-    """Return `command` as a Typer command taking its own parameters then the shared options, that runs
-    the request `command` returns with the Output options."""
+def _with_shared_options(
+    command: Callable[..., Request], *, hide: frozenset[str] = frozenset()
+) -> Callable[..., None]:
+    """Return `command` as a Typer command taking its own parameters then the shared options (those in
+    `hide` taken, but left out of its help), that runs the request `command` returns with the Output
+    options."""
     own = inspect.signature(command, eval_str=True).parameters.values()
-    shared = inspect.signature(_shared_options, eval_str=True).parameters.values()
+    shared = [
+        p.replace(annotation=hidden(p.annotation)) if p.name in hide else p
+        for p in inspect.signature(_shared_options, eval_str=True).parameters.values()
+    ]
     parameters = [p for p in own if p.kind is not inspect.Parameter.VAR_KEYWORD] + list(shared)
 
     def run(**values: Any) -> None:
@@ -141,7 +149,7 @@ def _with_shared_options(command: Callable[..., Request]) -> Callable[..., None]
     return run
 
 
-@app.command()
+@app.command(cls=Command, epilog=epilog("upload"))
 @_with_shared_options
 def upload(
     files: Files,
@@ -173,8 +181,9 @@ def upload(
     return Request.of(files, {**own, "no_ledger": no_ledger, **shared}, send=True)
 
 
-@app.command()
-@_with_shared_options
+# validate sends nothing (but with --remote): its help leaves out how requests are sent, which it takes.
+@app.command(cls=Command, epilog=epilog("validate"))
+@partial(_with_shared_options, hide=frozenset({"batch_size", "concurrency", "max_retries", "timeout"}))
 def validate(
     files: Files,
     remote: Annotated[
@@ -189,7 +198,7 @@ def validate(
     return Request.of(files, {"remote": remote, **shared}, send=False)
 
 
-@app.command("inspect")
+@app.command("inspect", cls=Command, epilog=epilog("inspect"))
 def inspect_(
     file: Annotated[str, typer.Argument(metavar="FILE", help="The file to look at; - for stdin.")],
     write_mapping: Annotated[
@@ -233,7 +242,7 @@ def inspect_(
     )
 
 
-@app.command("event-types")
+@app.command("event-types", cls=Command, epilog=epilog("event-types"))
 def event_types(
     json_: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
@@ -252,7 +261,7 @@ def event_types(
     Console(highlight=False).print(table)
 
 
-@app.command("hash")
+@app.command("hash", cls=Command, epilog=epilog("hash"))
 def hash_(
     field_name: Annotated[str, typer.Argument(metavar="FIELD", help=f"One of: {', '.join(IDENTIFIERS)}.")],
     value: Annotated[str, typer.Argument(help="The raw value.")],
@@ -306,6 +315,9 @@ def hash_(
 def mock_server(ctx: typer.Context) -> None:
     """Serve a local emulator of Snap's v3 events endpoints (for pipelines and tests); --help lists its
     options: --host, --port, accepted tokens and assets, OAuth, latency, 429/5xx/dropped-connection shares."""
+    if {"--help", "-h"} & set(ctx.args):
+        print_mock_server_help("snapcapi mock-server")
+        raise typer.Exit()
     from snapcapi.emulator import main as emulator_main  # the product needs the emulator only here
 
     raise typer.Exit(emulator_main(list(ctx.args), prog="snapcapi mock-server"))

@@ -77,7 +77,13 @@ Timezone = Annotated[
     typer.Option(help="Time zone of times without an offset (default UTC)", rich_help_panel=SETTINGS_PANEL),
 ]
 MapOption = Annotated[
-    list[str] | None, typer.Option("--map", help="FIELD=COLUMN (repeatable).", rich_help_panel=INPUT_PANEL)
+    list[str] | None,
+    typer.Option(
+        "--map",
+        help="FIELD=COLUMN (repeatable). The fields are listed in the README, section Input;"
+        " `snapcapi inspect FILE` shows which column feeds which.",
+        rich_help_panel=INPUT_PANEL,
+    ),
 ]
 MappingFile = Annotated[Path | None, typer.Option(help="TOML mapping file.", rich_help_panel=INPUT_PANEL)]
 Format = Annotated[
@@ -150,7 +156,7 @@ Workers = Annotated[
         min=1,
         max=64,
         show_default=False,
-        rich_help_panel=SENDING_PANEL,
+        rich_help_panel=INPUT_PANEL,
     ),
 ]
 MaxRetries = Annotated[
