@@ -152,7 +152,10 @@ def start(
             if request.sandbox:
                 settings = _sandbox(settings, stack)
             validate_only = not request.send and not request.remote
-            sources = [stack.enter_context(_opened(f, request, i)) for i, f in enumerate(request.files, 1)]
+            sheet = request.sheet or mapping.reading.get("sheet")
+            sources = [
+                stack.enter_context(_opened(f, request, i, sheet)) for i, f in enumerate(request.files, 1)
+            ]
             mapper = Mapper(mapping, parse_map_options(list(request.maps)))
             ctx = context(settings, mapping, assets_required=not validate_only)
             reading = ReadingOptions.of(
@@ -253,12 +256,12 @@ def _sandbox(settings: Settings, stack: ExitStack) -> Settings:
 
 
 @contextmanager
-def _opened(file: Input, request: Request, number: int) -> Iterator[Source]:
+def _opened(file: Input, request: Request, number: int, sheet: str | None) -> Iterator[Source]:
     fmt = request.format.lower() if request.format else None
     if fmt is not None and fmt not in ("csv", "tsv", "jsonl", "parquet", "xlsx"):
         raise ConfigError(f"--format {request.format!r}: expected csv, tsv, jsonl, parquet or xlsx")
     if isinstance(file, str | os.PathLike):
-        spec = SourceSpec(os.fspath(file), fmt, request.delimiter, request.sheet)
+        spec = SourceSpec(os.fspath(file), fmt, request.delimiter, sheet)
         source = open_source(spec, stdin=sys.stdin.buffer)
     else:
         source = rows_source(file, f"<rows {number}>")

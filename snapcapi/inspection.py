@@ -120,7 +120,7 @@ def inspect_file(
         or "conversion_type" in config.settings
         or bool(os.environ.get("SNAPCAPI_CONVERSION_TYPE"))
     )
-    with open_source(SourceSpec(path, format, delimiter, sheet)) as source:
+    with open_source(SourceSpec(path, format, delimiter, sheet or config.reading.get("sheet"))) as source:
         return inspect(source, mapper, ctx, options, given)
 
 

@@ -157,3 +157,16 @@ def test_a_shopify_export_saved_as_a_workbook_is_recognized(invoke: Invoke, tmp_
     document = json.loads(result.stdout)
     assert "read as a Shopify orders export" in result.stderr
     assert (document["valid"], document["skipped"]) == (1, 1)
+
+
+def test_the_mapping_files_settings_choose_the_sheet(invoke: Invoke, tmp_path: Path) -> None:
+    """`sheet = "Sales"` in the mapping file's [settings] does what --sheet does."""
+    when = (datetime.now(UTC) - timedelta(days=1)).replace(tzinfo=None, microsecond=0)
+    path = workbook(tmp_path / "book.xlsx", {"Notes": [["nothing"]], "Sales": crm_rows(when)})
+    mapping = tmp_path / "map.toml"
+    mapping.write_text('[settings]\nsheet = "Sales"\n', encoding="utf-8")
+    result = invoke(
+        "validate", str(path), "--mapping", str(mapping), "--pixel-id", PIXEL, "--conversion-type", "OFFLINE",
+        "--json",
+    )  # fmt: skip
+    assert json.loads(result.stdout)["valid"] == 2
