@@ -24,6 +24,7 @@ def place_key(text: str) -> str:
     return _NOT_KEY.sub("", text.lower())
 
 
+@lru_cache(maxsize=4096)  # called for every row with a phone (its region) or a state: values repeat
 def country_code(name: str) -> str | None:
     """Return the lower-case ISO 3166-1 alpha-2 code of a country, or None when `name` is not one.
 
