@@ -6,6 +6,7 @@
     ├── LedgerError               the delivery ledger is locked by another run or cannot be opened
     ├── OutputError               a report or rejects file cannot be written
     ├── AuthError                 Snap refused the credentials (401 after a refresh, or 403)
+    ├── EndpointError             what answers at the API URL is not Snap's Conversions API
     └── DeliveryError             Snap could not be reached, or kept failing, after every retry
 
 Every message is safe to print: the access token is redacted before an exception is made.
@@ -40,6 +41,11 @@ class AuthError(SnapcapiError):
     def __init__(self, message: str, status_code: int | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
+
+
+class EndpointError(SnapcapiError):
+    """What answered at the API URL is not Snap's Conversions API: a mistyped `--api-url`, a captive portal,
+    a proxy or a maintenance page. The answer says nothing about the events; the run must stop."""
 
 
 class DeliveryError(SnapcapiError):

@@ -157,6 +157,7 @@ class RunReport:
     quality: Quality = field(default_factory=Quality)
     interrupted: bool = False
     auth_error: str | None = None  # why Snap refused the credentials, when it did
+    endpoint_error: str | None = None  # why the API URL's answers are not Snap's, when they are not
     budget_stop: str | None = None  # why --max-invalid stopped the run, when it did
     warnings: list[str] = field(default_factory=list)  # about the whole run (validate without a Pixel ID)
     requests: int = 0

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from snapcapi import __version__
-from snapcapi.errors import AuthError, DeliveryError
+from snapcapi.errors import AuthError, DeliveryError, EndpointError
 from snapcapi.send.client import (
     Answer,
     AttemptLog,
@@ -239,19 +239,31 @@ def test_400_is_not_retried() -> None:
     assert sleeps == []
 
 
-def test_non_json_body_gives_first_200_characters_as_reason() -> None:
-    """An HTML error page becomes a short reason instead of a crash."""
-    answer = make_client(Script(reply(400, text="<html>" + "x" * 500))).post_events(ASSET, EVENTS)
-    assert answer.reason == ("<html>" + "x" * 500)[:200]
-    assert answer.status is None
+def test_html_refusal_is_not_snaps_and_names_the_url_in_short() -> None:
+    """An HTML error page is not Snap's refusal: one EndpointError naming the URL and the start of the page,
+    never a crash, never a retry."""
+    api = Script(reply(400, text="<html>" + "x" * 500))
+    with pytest.raises(EndpointError) as caught:
+        make_client(api).post_events(ASSET, EVENTS)
+    message = str(caught.value)
+    assert f"{API_URL}/v3/{ASSET}/events " in message
+    assert "HTTP 400" in message
+    assert "'<html>xxx" in message
+    assert "x" * 100 not in message  # the start of the page, not all of it
+    assert len(api.requests) == 1
 
 
 def test_echoed_token_in_answer_is_redacted() -> None:
-    """An answer that quotes the URL back does not carry the token into the reason."""
+    """An answer that quotes the URL back does not carry the token into the reason, nor into the error
+    about an answer that is not Snap's."""
     text = f"bad request for /v3/pixel-1/events?access_token={TOKEN}"
-    answer = make_client(Script(reply(400, text=text))).post_events(ASSET, EVENTS)
+    answer = make_client(Script(reply(400, {"status": "INVALID", "reason": text}))).post_events(ASSET, EVENTS)
     assert TOKEN not in answer.reason
     assert "access_token=REDACTED" in answer.reason
+    with pytest.raises(EndpointError) as caught:
+        make_client(Script(reply(400, text=text))).post_events(ASSET, EVENTS)
+    assert TOKEN not in str(caught.value)
+    assert "access_token=REDACTED" in str(caught.value)
 
 
 def test_validate_answer_parses_event_logs() -> None:
@@ -272,10 +284,10 @@ def test_validate_answer_parses_event_logs() -> None:
     )
 
 
-def test_unexpected_redirect_raises_delivery_error_without_retry() -> None:
-    """A 3xx is not Snap's API answering: fail the request instead of retrying it."""
-    api = Script(reply(302, text=""))
-    with pytest.raises(DeliveryError, match="unexpected HTTP 302"):
+def test_unexpected_redirect_is_not_snaps_api_and_says_where_it_points() -> None:
+    """A 3xx is not Snap's API answering: stop with the place it redirects to, instead of retrying."""
+    api = Script(reply(302, text="", headers={"Location": "https://portal.example.test/login?x=1"}))
+    with pytest.raises(EndpointError, match=r"HTTP 302, redirects to https://portal.example.test/login\)"):
         make_client(api).post_events(ASSET, EVENTS)
     assert len(api.requests) == 1
 

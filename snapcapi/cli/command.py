@@ -54,6 +54,9 @@ def exit_code_for(report: RunReport) -> ExitCode:
         return ExitCode.INTERRUPTED
     if report.auth_error:
         return ExitCode.AUTH
+    if report.endpoint_error:
+        # The API URL is not Snap's: a configuration error, unless some rows went out before it said so.
+        return ExitCode.UNDELIVERED if report.count(Status.SENT) else ExitCode.USAGE
     if report.budget_stop:
         return ExitCode.ROWS_REFUSED
     if report.count(Status.FAILED):

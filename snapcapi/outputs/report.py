@@ -139,7 +139,7 @@ def summary(report: RunReport, *, validate: bool, exit_code: int) -> dict[str, A
     }
     if not validate:
         out["requests"] = report.requests
-    for key in ("interrupted", "auth_error", "budget_stop", "warnings"):
+    for key in ("interrupted", "auth_error", "endpoint_error", "budget_stop", "warnings"):
         value = getattr(report, key)
         if value:
             out[key] = value
@@ -212,7 +212,11 @@ def render(report: RunReport, console: Console, *, validate: bool, title: str) -
             console.print(f"[dim]{escape(name)}: columns not used: {escape(', '.join(columns))}[/dim]")
     for warning in report.warnings:
         console.print(f"[yellow]warning: {escape(warning)}[/yellow]")
-    for note in (report.budget_stop, report.auth_error and f"stopped: {report.auth_error}"):
+    for note in (
+        report.budget_stop,
+        report.auth_error and f"stopped: {report.auth_error}",
+        report.endpoint_error and f"stopped: {report.endpoint_error}",
+    ):
         if note:
             console.print(f"[red]{escape(note)}[/red]")
     if report.interrupted:

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
+from snapcapi.errors import EndpointError
 from snapcapi.events.build import BuildContext
 from snapcapi.events.mapping import Mapper
 from snapcapi.model import (
@@ -56,7 +57,7 @@ class Sender(Protocol):
 
     @property
     def stopped_by(self) -> Exception | None:
-        """Why Snap stopped the run (credentials refused), if it did."""
+        """Why Snap stopped the run (credentials refused, or the API URL is not Snap's), if it did."""
         ...
 
     @property
@@ -178,12 +179,15 @@ class Run:
                     self._delivered(outcomes)
                 self.report.requests = self.sender.requests
                 stopped_by = self.sender.stopped_by
-                if stopped_by is not None:
+                if isinstance(stopped_by, EndpointError):
+                    self.report.endpoint_error = str(stopped_by)
+                elif stopped_by is not None:
                     self.report.auth_error = str(stopped_by)
                 # The sender stopped taking events (a signal): the rest of the chunk in hand was read and
                 # counted, so each of its rows still gets an outcome.
+                why = self.report.auth_error or self.report.endpoint_error or "interrupted"
                 for event in events:
-                    self._not_sent(event, f"not sent: {self.report.auth_error or 'interrupted'}")
+                    self._not_sent(event, f"not sent: {why}")
         finally:
             gc.set_threshold(*thresholds)
             seen.close()

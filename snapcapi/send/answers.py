@@ -13,7 +13,16 @@ from typing import Any
 
 import httpx
 
-__all__ = ["REASON_CHARS", "Answer", "EventLog", "json_object", "read_answer"]
+__all__ = [
+    "REASON_CHARS",
+    "Answer",
+    "EventLog",
+    "cut_off",
+    "json_object",
+    "read_answer",
+    "snap_status",
+    "snippet",
+]
 
 # At most this many characters of an answer's own text go into a message.
 REASON_CHARS = 200
@@ -46,9 +55,13 @@ class Answer:
         return 200 <= self.status_code < 300
 
 
-def read_answer(response: httpx.Response, redact: Callable[[str], str]) -> Answer:
-    """Return what `response` says, every text passed through `redact`."""
-    body = json_object(response)
+def read_answer(
+    response: httpx.Response, redact: Callable[[str], str], body: dict[str, Any] | None = None
+) -> Answer:
+    """Return what `response` says, every text passed through `redact`; `body` is its JSON object when
+    the caller has read it already."""
+    if body is None:
+        body = json_object(response)
     if not body:
         text = redact(response.text.strip())[:REASON_CHARS]
         return Answer(response.status_code, None, text or f"HTTP {response.status_code}", None, ())
@@ -72,6 +85,37 @@ def json_object(response: httpx.Response) -> dict[str, Any]:
     except ValueError:  # JSONDecodeError and undecodable bytes alike
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def snap_status(body: dict[str, Any]) -> str | None:
+    """Return the `status` of an answer in Snap's shape (upper case), or None when it has none.
+
+    Snap's success is HTTP 200 with `{"status": "VALID"}`, its refusal `{"status": "INVALID", ...}`
+    (SPEC section 6): an answer without a `status` string is not Snap's, whatever its HTTP code.
+    """
+    status = body.get("status")
+    return status.upper() if isinstance(status, str) else None
+
+
+def cut_off(response: httpx.Response) -> bool:
+    """True when the body starts as JSON but does not parse: an answer cut short on the way."""
+    head = response.content[:64].lstrip()
+    return head[:1] in (b"{", b"[") and not _parses(response)
+
+
+def snippet(response: httpx.Response, redact: Callable[[str], str], chars: int = 80) -> str:
+    """The start of an answer's text on one line, redacted, for an error message."""
+    text = " ".join(response.text[: chars * 4].split())
+    text = redact(text)
+    return text[:chars] + ("..." if len(text) > chars else "")
+
+
+def _parses(response: httpx.Response) -> bool:
+    try:
+        response.json()
+    except ValueError:
+        return False
+    return True
 
 
 def _event_logs(logs: list[Any], redact: Callable[[str], str]) -> Iterable[EventLog]:

@@ -20,11 +20,20 @@ from urllib.parse import quote
 import httpx
 
 from snapcapi import __version__
-from snapcapi.errors import AuthError, DeliveryError
+from snapcapi.errors import AuthError, DeliveryError, EndpointError
 from snapcapi.events.wire import build_body, encode_json, join_body
-from snapcapi.send.answers import Answer, EventLog, read_answer
+from snapcapi.send.answers import (
+    REASON_CHARS,
+    Answer,
+    EventLog,
+    cut_off,
+    json_object,
+    read_answer,
+    snap_status,
+    snippet,
+)
 from snapcapi.send.auth import OAuthToken, StaticToken, TokenSource
-from snapcapi.send.redact import REDACTED, redact
+from snapcapi.send.redact import REDACTED, redact, redact_url
 from snapcapi.spec import API_VERSION
 
 __all__ = [  # named here too, where callers knew them: wire, answers, auth, redact
@@ -134,12 +143,15 @@ class SnapClient:
     ) -> Answer:
         """Send one request of events for `asset_id` and return Snap's verdict.
 
-        Returns an `Answer` for 2xx and for 4xx refusals other than 401/403/429 (never retried).
-        Retries 429, 5xx, timeouts and connection errors up to `max_retries` times with capped exponential
-        backoff and full jitter, honouring Retry-After. A 401 refreshes the token once and tries again.
+        Returns an `Answer` for Snap's success (HTTP 200, `{"status": "VALID"}`) and for its refusals, 4xx
+        other than 401/403/429 in Snap's shape (never retried). Retries 429, 5xx, timeouts, connection
+        errors and answers cut off part-way up to `max_retries` times with capped exponential backoff and
+        full jitter, honouring Retry-After. A 401 refreshes the token once and tries again.
 
-        Raises AuthError on 401 (after a refresh, if the token source can refresh) or 403, and
-        DeliveryError when every retry failed or the answer is unusable. Messages are redacted.
+        Raises AuthError on 401 (after a refresh, if the token source can refresh) or 403; EndpointError
+        when the answer is not Snap's at all (an HTML page, a redirect, JSON of another shape); and
+        DeliveryError when every retry failed or a 2xx in Snap's shape is not its success. Messages are
+        redacted.
         """
         return self.post_encoded(
             asset_id,
@@ -186,12 +198,14 @@ class SnapClient:
                     raise AuthError(
                         f"Snap refused this token for asset {asset_id} ({self._describe(response)})", 403
                     )
-                if 200 <= code < 300 or (400 <= code < 500 and code != 429):
-                    return self._answer(response)
-                if code != 429 and code < 500:  # 1xx, 3xx: nothing a retry would change
-                    raise DeliveryError(f"unexpected HTTP {code} from {self._host}")
-                error = f"HTTP {code}"
-                delay = self._retry_after(response)
+                if code < 500 and code != 429:
+                    answer = self._verdict(url, response, validate)
+                    if answer is not None:
+                        return answer
+                    error = f"HTTP {code} from {self._host} with an answer cut off part-way"
+                else:
+                    error = f"HTTP {code}"
+                    delay = self._retry_after(response)
             elif not retryable:
                 raise DeliveryError(str(error))
             if retries >= self._max_retries:
@@ -245,6 +259,48 @@ class SnapClient:
 
     def _answer(self, response: httpx.Response) -> Answer:
         return read_answer(response, self._redact)
+
+    def _verdict(self, url: str, response: httpx.Response, validate: bool) -> Answer | None:
+        """Return Snap's verdict in a 1xx to 4xx answer (not 401/403/429), or None when the answer was cut
+        off part-way (worth another try).
+
+        Only HTTP 200 with `{"status": "VALID"}` is a delivery (in validate mode, `"INVALID"` too: the
+        per-event verdicts are in `event_logs`); a 4xx is a refusal of events only in Snap's shape,
+        `{"status": "INVALID", ...}` (a 413, body too large, in any shape). Raises DeliveryError for any
+        other answer in Snap's shape (the events were not taken) and EndpointError for an answer that is
+        not Snap's at all: a wrong URL, a portal or a proxy, which says nothing about the events.
+        """
+        code = response.status_code
+        body = json_object(response)
+        status = snap_status(body)
+        if 200 <= code < 300:
+            if code == 200 and (status == "VALID" or (validate and status == "INVALID")):
+                return read_answer(response, self._redact, body)
+            if status is not None:
+                reason = self._redact(str(body.get("reason") or ""))[:REASON_CHARS]
+                raise DeliveryError(
+                    f"{self._host} answered HTTP {code} with status {status}"
+                    + (f" ({reason})" if reason else "")
+                    + ", not Snap's success (HTTP 200, VALID): the events were not taken"
+                )
+        elif status == "INVALID" or code == 413:
+            return read_answer(response, self._redact, body)
+        if cut_off(response):
+            return None
+        raise EndpointError(self._not_snap(url, response))
+
+    def _not_snap(self, url: str, response: httpx.Response) -> str:
+        code = response.status_code
+        what = response.headers.get("Content-Type", "").split(";")[0].strip()
+        if 300 <= code < 400 and response.headers.get("Location"):
+            said = f"redirects to {redact_url(self._redact(response.headers['Location']))}"
+        else:
+            text = snippet(response, self._redact)
+            said = (f"{what}: " if what else "") + (repr(text) if text else "an empty body")
+        return (
+            f"the answer from {redact_url(self._redact(url))} is not Snap's Conversions API (HTTP {code}, "
+            f"{said}); check --api-url (SNAPCAPI_API_URL): nothing the answer says is about the events"
+        )
 
     def _describe(self, response: httpx.Response) -> str:
         return f"HTTP {response.status_code}: {self._answer(response).reason}"

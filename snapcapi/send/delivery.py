@@ -16,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from snapcapi import spec
-from snapcapi.errors import AuthError, ConfigError, DeliveryError
+from snapcapi.errors import AuthError, ConfigError, DeliveryError, EndpointError
 from snapcapi.events.wire import encode_json, join_body
 from snapcapi.model import EncodedEvent, Event, Problem, RowOutcome, Status, outcome_of
 from snapcapi.send.answers import Answer
@@ -107,7 +107,8 @@ class Delivery:
         # A plain flag, not a lock or threading.Event: stop() is called from signal handlers, which run in
         # the main thread between any two bytecodes and must never wait for a lock that thread holds.
         self._stopping = False
-        self.stopped_by: AuthError | None = None
+        # Why the run stopped sending: Snap refused the credentials, or the API URL is not Snap's.
+        self.stopped_by: AuthError | EndpointError | None = None
         self.requests = 0  # requests sent to Snap (each with its own retries), for the report
 
     def stop(self) -> None:
@@ -131,7 +132,8 @@ class Delivery:
         A group is what one request settled (as requests complete), or events settled without a request
         (too large, or not sent); never empty. Statuses: SENT (VALID in validate mode), REJECTED (refused
         by Snap), INVALID (too large to send) or FAILED (not delivered: network, retries exhausted, auth,
-        or stopped before sending). After a 401/403, `stopped_by` is set and the rest of `events` is read
+        or stopped before sending). After a 401/403, or an answer that is not Snap's (a wrong API URL),
+        `stopped_by` is set and the rest of `events` is read
         and yielded FAILED without a request. After `stop()`, no further event is read. An exception
         raised by `events` is re-raised once the requests in flight have finished and every event read
         has its outcome. Events are taken as `EncodedEvent`s (an `Event` is encoded on the way in): their
@@ -252,7 +254,7 @@ class Delivery:
                 validate=self._validate,
                 test_event_code=self._test_event_code,
             )
-        except AuthError as exc:
+        except (AuthError, EndpointError) as exc:
             with self._lock:
                 if self.stopped_by is None:
                     self.stopped_by = exc

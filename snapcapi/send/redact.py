@@ -11,10 +11,11 @@ import re
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
 
-__all__ = ["REDACTED", "redact"]
+__all__ = ["REDACTED", "redact", "redact_url"]
 
 REDACTED = "REDACTED"
 _SECRET_PARAM = re.compile(r"((?:access_token|refresh_token|client_secret)=)[^&\s\"'<>#]+", re.IGNORECASE)
+_USERINFO = re.compile(r"(//[^/?#@\s:]*):[^/?#@\s]*@")
 _SECRET_JSON = re.compile(r"(\"(?:access_token|refresh_token|client_secret)\"\s*:\s*\")[^\"]*", re.IGNORECASE)
 
 
@@ -29,3 +30,9 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     for form in sorted(forms, key=len, reverse=True):
         text = text.replace(form, REDACTED)
     return text
+
+
+def redact_url(url: str) -> str:
+    """Return `url` without its query (where the token travels) and with any password replaced."""
+    url = _USERINFO.sub(rf"\1:{REDACTED}@", url)
+    return url.split("?", 1)[0]
