@@ -22,7 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Unpack
 
-from snapcapi.errors import ConfigError, InputError, SnapcapiError
+from snapcapi.errors import ConfigError, InputError, LedgerError, OutputError, SnapcapiError
 from snapcapi.events.mapping import Mapper, MappingConfig, load_mapping_file, parse_map_options
 from snapcapi.events.prepare import ReadingOptions, plan_sources
 from snapcapi.model import RunReport
@@ -81,6 +81,8 @@ def _finish(request: Request) -> RunReport:
         report = job.execute()
     if job.broken is not None:  # the report and rejects files were written first, as the CLI does
         raise job.broken
+    if report.output_error is not None:
+        raise OutputError(report.output_error)
     return report
 
 
@@ -102,6 +104,7 @@ class Job:
         self.temporaries = temporaries  # report and rejects files being written, until the run ends
         self.secrets = secrets
         self.broken: InputError | None = None  # the input that broke off part-way, if one did
+        self.executed = False  # whether `execute` was called: the report then counts what was sent
 
     @property
     def report(self) -> RunReport:
@@ -118,12 +121,20 @@ class Job:
 
         An input that breaks off part-way (a truncated gzip) ends the run with the outcomes of the rows
         before it and what was sent recorded; the error is kept in `broken`, for the caller to raise once
-        the report files are written.
+        the report files are written. A report, rejects file or ledger that fails mid-run (a full disk)
+        stops the run, the answers in flight still counted and recorded: `report.output_error` says why.
         """
         if watch is not None:
             self.run.sinks = [*self.run.sinks, watch]
+        self.executed = True
         try:
             return self.run.execute()
+        except (LedgerError, OutputError) as err:
+            # The ledger could not be read mid-run: the rows before it are counted, what was sent recorded.
+            report = self.run.report
+            report.output_error = report.output_error or redact(str(err), self.secrets)
+            report.requests = self.run.sender.requests if self.run.sender is not None else 0
+            return report
         except InputError as err:
             self.broken = InputError(redact(str(err), self.secrets))
             report = self.run.report

@@ -60,7 +60,7 @@ class Reversed:
             status = Status.REJECTED if event.event_id.endswith("5") else Status.SENT
             yield [outcome_of(event, status)]
 
-    def stop(self) -> None:
+    def stop(self, reason: str | None = None) -> None:
         pass
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from rich.console import Console
 
-from snapcapi.api import start
+from snapcapi.api import Job, start
 from snapcapi.cli.retries import Requests
 from snapcapi.errors import AuthError, ConfigError, InputError, LedgerError, OutputError
 from snapcapi.model import RunReport, Status
@@ -45,6 +45,7 @@ class ExitCode(IntEnum):
     USAGE = 2  # usage, configuration or unreadable input: nothing sent
     AUTH = 3  # Snap refused the credentials
     UNDELIVERED = 4  # some rows failed: run again to deliver them
+    OUTPUT_FAILED = 5  # a report, rejects file or the ledger failed mid-run: the counts say what was sent
     INTERRUPTED = 130
 
 
@@ -52,6 +53,8 @@ def exit_code_for(report: RunReport) -> ExitCode:
     """Return the exit code a finished run ends with."""
     if report.interrupted:
         return ExitCode.INTERRUPTED
+    if report.output_error:
+        return ExitCode.OUTPUT_FAILED
     if report.auth_error:
         return ExitCode.AUTH
     if report.endpoint_error:
@@ -87,6 +90,7 @@ def execute(request: Request, output: Output) -> int:
         message = f"--json and {to_stdout[0]} - both write to standard output; give {to_stdout[0]} a file"
         return _failed(errors, replace(output, json=False), message, ExitCode.USAGE)
     requests = Requests(console, verbose=output.verbose)
+    job: Job | None = None
     try:
         with (
             start(request, on_attempt=requests.on_attempt, on_retry=requests.on_retry) as job,
@@ -108,7 +112,13 @@ def execute(request: Request, output: Output) -> int:
             for note in job.notes:
                 print_note(console, note)
             report = job.execute(progress_sink)
-    except (ConfigError, InputError, LedgerError, OutputError) as err:
+    except (LedgerError, OutputError) as err:
+        if job is None or not job.executed:
+            return _failed(errors, output, str(err), ExitCode.USAGE)
+        # A report or rejects file could not be finished (a full disk at the very end): the run is counted.
+        report = job.report
+        report.output_error = report.output_error or str(err)
+    except (ConfigError, InputError) as err:
         return _failed(errors, output, str(err), ExitCode.USAGE)
     except AuthError as err:  # raised before any row, e.g. by the OAuth grant
         return _failed(errors, output, str(err), ExitCode.AUTH)

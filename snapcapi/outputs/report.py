@@ -139,7 +139,15 @@ def summary(report: RunReport, *, validate: bool, exit_code: int) -> dict[str, A
     }
     if not validate:
         out["requests"] = report.requests
-    for key in ("interrupted", "auth_error", "endpoint_error", "budget_stop", "warnings"):
+    for key in (
+        "interrupted",
+        "auth_error",
+        "endpoint_error",
+        "output_error",
+        "unrecorded",
+        "budget_stop",
+        "warnings",
+    ):
         value = getattr(report, key)
         if value:
             out[key] = value
@@ -216,6 +224,10 @@ def render(report: RunReport, console: Console, *, validate: bool, title: str) -
         report.budget_stop,
         report.auth_error and f"stopped: {report.auth_error}",
         report.endpoint_error and f"stopped: {report.endpoint_error}",
+        report.output_error and f"stopped: {report.output_error}",
+        report.unrecorded
+        and f"{report.unrecorded} rows were sent but could not be recorded in the ledger: a later run sends"
+        " them again (harmless: Snap keeps one event per event_id)",
     ):
         if note:
             console.print(f"[red]{escape(note)}[/red]")

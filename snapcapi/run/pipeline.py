@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from snapcapi.errors import EndpointError
+from snapcapi.errors import EndpointError, LedgerError, OutputError
 from snapcapi.events.build import BuildContext
 from snapcapi.events.mapping import Mapper
 from snapcapi.model import (
@@ -69,8 +69,8 @@ class Sender(Protocol):
         """Yield the outcomes of each request as it completes; every event yields exactly one outcome."""
         ...
 
-    def stop(self) -> None:
-        """Stop taking events; finish what is in flight."""
+    def stop(self, reason: str | None = None) -> None:
+        """Stop taking events; finish what is in flight. `reason`: why, for the events not sent."""
         ...
 
 
@@ -185,7 +185,8 @@ class Run:
                     self.report.auth_error = str(stopped_by)
                 # The sender stopped taking events (a signal): the rest of the chunk in hand was read and
                 # counted, so each of its rows still gets an outcome.
-                why = self.report.auth_error or self.report.endpoint_error or "interrupted"
+                report = self.report
+                why = report.auth_error or report.endpoint_error or report.output_error or "interrupted"
                 for event in events:
                     self._not_sent(event, f"not sent: {why}")
         finally:
@@ -353,7 +354,11 @@ class Run:
                 if outcome.status is Status.SENT and outcome.asset_id and outcome.event_id:
                     sent.setdefault(outcome.asset_id, []).append(outcome.event_id)
             for asset, ids in sent.items():
-                self.ledger.record(asset, ids)
+                try:
+                    self.ledger.record(asset, ids)
+                except LedgerError as err:
+                    self.report.unrecorded += len(ids)
+                    self._output_failed(err)
         if not self.sinks:
             report = self.report
             counts: dict[tuple[Status, str | None], int] = {}  # the others, counted at once
@@ -395,4 +400,17 @@ class Run:
         self.report.add(outcome)
         assert row is not None, "rows are read back whenever there are sinks"
         for sink in self.sinks:
-            sink(outcome, source, row)
+            try:
+                sink(outcome, source, row)
+            except OutputError as err:  # the sink dropped its file: it gets no more rows
+                self.sinks = [s for s in self.sinks if s is not sink]
+                self._output_failed(err)
+
+    def _output_failed(self, err: Exception) -> None:
+        """A report, rejects file or the ledger failed (a full disk): stop reading and sending; the replies
+        to the requests in flight are still collected, counted and recorded where that still works."""
+        if self.report.output_error is None:
+            self.report.output_error = str(err)
+        self.state.stop.set()
+        if self.sender is not None:
+            self.sender.stop(f"the run stopped: {err}")

@@ -107,15 +107,19 @@ class Delivery:
         # A plain flag, not a lock or threading.Event: stop() is called from signal handlers, which run in
         # the main thread between any two bytecodes and must never wait for a lock that thread holds.
         self._stopping = False
+        self._stop_reason = INTERRUPTED
         # Why the run stopped sending: Snap refused the credentials, or the API URL is not Snap's.
         self.stopped_by: AuthError | EndpointError | None = None
         self.requests = 0  # requests sent to Snap (each with its own retries), for the report
 
-    def stop(self) -> None:
-        """Stop taking events from the input: requests in flight finish, the rest is reported not sent.
+    def stop(self, reason: str | None = None) -> None:
+        """Stop taking events from the input: requests in flight finish, the rest is reported not sent
+        (`reason`: why; "interrupted" when not given).
 
         Safe to call from any thread or from a signal handler.
         """
+        if reason is not None and not self._stopping:
+            self._stop_reason = reason
         self._stopping = True
 
     def deliver(self, events: Iterable[Event | EncodedEvent]) -> Iterator[RowOutcome]:
@@ -206,7 +210,7 @@ class Delivery:
         if self.stopped_by is not None:
             return f"not sent: {self.stopped_by}"
         if self._stopping:
-            return f"not sent: {INTERRUPTED}"
+            return f"not sent: {self._stop_reason}"
         return None
 
     def _place(
