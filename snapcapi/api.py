@@ -13,6 +13,7 @@ input) or an iterable of row dicts, which are read as JSON Lines objects are.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import threading
@@ -22,7 +23,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Unpack
 
-from snapcapi.errors import ConfigError, InputError, LedgerError, OutputError, SnapcapiError
+from snapcapi.errors import (
+    ConfigError,
+    InputError,
+    LedgerError,
+    OutputError,
+    ResourceError,
+    SnapcapiError,
+    exhausted,
+)
 from snapcapi.events.mapping import Mapper, MappingConfig, load_mapping_file, parse_map_options
 from snapcapi.events.prepare import ReadingOptions, plan_sources
 from snapcapi.model import RunReport
@@ -83,6 +92,8 @@ def _finish(request: Request) -> RunReport:
         raise job.broken
     if report.output_error is not None:
         raise OutputError(report.output_error)
+    if report.resource_error is not None:
+        raise ResourceError(report.resource_error)
     return report
 
 
@@ -133,6 +144,16 @@ class Job:
             # The ledger could not be read mid-run: the rows before it are counted, what was sent recorded.
             report = self.run.report
             report.output_error = report.output_error or redact(str(err), self.secrets)
+            report.requests = self.run.sender.requests if self.run.sender is not None else 0
+            return report
+        except Exception as err:
+            # This machine ran out of something (room for temporary files, threads, memory): the rows
+            # before it are counted and what was sent recorded, as for an output that failed.
+            why = exhausted(err)
+            if why is None:
+                raise
+            report = self.run.report
+            report.resource_error = why
             report.requests = self.run.sender.requests if self.run.sender is not None else 0
             return report
         except InputError as err:
@@ -229,15 +250,34 @@ def _with_message(err: SnapcapiError, message: str) -> SnapcapiError:
 def _check_output_paths(request: Request) -> None:
     """Refuse a report or rejects path that is one of the inputs, or both the same file: it would be
     overwritten."""
-    inputs = {Path(f).resolve() for f in request.files if isinstance(f, str | os.PathLike) and f != "-"}
+    # os.path.realpath, not Path.resolve: a loop of symbolic links is not an error here (the input's own
+    # reader says so in its words), where Path.resolve raises RuntimeError.
+    inputs = {_real(f) for f in request.files if isinstance(f, str | os.PathLike) and f != "-"}
     for flag, path in (("--report", request.report), ("--rejects", request.rejects)):
-        if path is not None and path.resolve() in inputs:
+        if path is None:
+            continue
+        if _loops(path):
+            raise ConfigError(f"{flag} {path}: a loop of symbolic links; give a path to a file")
+        if _real(path) in inputs:
             raise ConfigError(f"{flag} {path} is one of the input files; it would be overwritten")
     report, rejects = request.report, request.rejects
-    same = report is not None and rejects is not None and report.resolve() == rejects.resolve()
+    same = report is not None and rejects is not None and _real(report) == _real(rejects)
     if same and report is not None and not is_stream(report):  # two streams to one pipe may be meant
         where = "both standard output (-)" if str(report) == STDOUT else f"the same file, {report}"
         raise ConfigError(f"--report and --rejects are {where}; give each its own")
+
+
+def _real(path: str | os.PathLike[str]) -> Path:
+    return Path(os.path.realpath(path))
+
+
+def _loops(path: Path) -> bool:
+    """True when `path` is a symbolic link that leads round in a loop."""
+    try:
+        path.stat()
+    except OSError as err:
+        return err.errno == errno.ELOOP
+    return False
 
 
 def _settings(request: Request) -> tuple[Settings, MappingConfig]:

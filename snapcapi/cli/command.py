@@ -18,7 +18,7 @@ from rich.console import Console
 
 from snapcapi.api import Job, start
 from snapcapi.cli.retries import Requests
-from snapcapi.errors import AuthError, ConfigError, InputError, LedgerError, OutputError
+from snapcapi.errors import AuthError, ConfigError, InputError, LedgerError, OutputError, exhausted
 from snapcapi.model import RunReport, Status
 from snapcapi.outputs.atomic import STDOUT
 from snapcapi.outputs.report import (
@@ -45,7 +45,9 @@ class ExitCode(IntEnum):
     USAGE = 2  # usage, configuration or unreadable input: nothing sent
     AUTH = 3  # Snap refused the credentials
     UNDELIVERED = 4  # some rows failed: run again to deliver them
-    OUTPUT_FAILED = 5  # a report, rejects file or the ledger failed mid-run: the counts say what was sent
+    # A report, rejects file or the ledger failed mid-run, or this machine ran out of disk, memory, files or
+    # threads: the run stopped, and the counts say what was sent.
+    OUTPUT_FAILED = 5
     INTERRUPTED = 130
 
 
@@ -53,7 +55,7 @@ def exit_code_for(report: RunReport) -> ExitCode:
     """Return the exit code a finished run ends with."""
     if report.interrupted:
         return ExitCode.INTERRUPTED
-    if report.output_error:
+    if report.output_error or report.resource_error:
         return ExitCode.OUTPUT_FAILED
     if report.auth_error:
         return ExitCode.AUTH
@@ -122,6 +124,16 @@ def execute(request: Request, output: Output) -> int:
         return _failed(errors, output, str(err), ExitCode.USAGE)
     except AuthError as err:  # raised before any row, e.g. by the OAuth grant
         return _failed(errors, output, str(err), ExitCode.AUTH)
+    except Exception as err:
+        # Out of file descriptors, memory or threads before the run could start (or while its files were
+        # closed): one line, not a traceback, and not exit 1 ("rows refused").
+        why = exhausted(err)
+        if why is None:
+            raise
+        if job is None or not job.executed:
+            return _failed(errors, output, why, ExitCode.OUTPUT_FAILED)
+        report = job.report
+        report.resource_error = report.resource_error or why
     code = exit_code_for(report) if job.broken is None else ExitCode.USAGE
     validate_view = not request.send
     if not output.quiet:

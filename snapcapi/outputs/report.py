@@ -144,6 +144,7 @@ def summary(report: RunReport, *, validate: bool, exit_code: int) -> dict[str, A
         "auth_error",
         "endpoint_error",
         "output_error",
+        "resource_error",
         "unrecorded",
         "budget_stop",
         "warnings",
@@ -225,6 +226,7 @@ def render(report: RunReport, console: Console, *, validate: bool, title: str) -
         report.auth_error and f"stopped: {report.auth_error}",
         report.endpoint_error and f"stopped: {report.endpoint_error}",
         report.output_error and f"stopped: {report.output_error}",
+        report.resource_error and f"stopped: {report.resource_error}",
         report.unrecorded
         and f"{report.unrecorded} rows were sent but could not be recorded in the ledger: a later run sends"
         " them again (harmless: Snap keeps one event per event_id)",

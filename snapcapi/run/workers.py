@@ -19,6 +19,7 @@ worker is re-raised by `map` in the calling process, as if the chunk had been bu
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -151,9 +152,18 @@ class ChunkPool:
 
     def close(self) -> None:
         """Stop the worker processes (after the chunks they are building). Calling it again does nothing."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        try:
+            executor.shutdown(wait=True, cancel_futures=True)
+        except RuntimeError:
+            # Its manager thread never started (no thread to be had): nothing will tell its processes to
+            # stop, and waiting for them at exit would wait forever. End them.
+            processes = getattr(executor, "_processes", None) or {}
+            for process in list(processes.values()):
+                with contextlib.suppress(OSError):
+                    process.kill()
 
     def __enter__(self) -> ChunkPool:
         return self
