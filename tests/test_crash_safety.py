@@ -482,10 +482,11 @@ def test_a_full_disk_while_recording_is_a_ledger_error_recording_nothing(tmp_pat
         assert ledger.delivered(PIXEL, ["ord-0", "ord-1"]) == {"ord-0"}
 
 
-def test_an_upload_whose_ledger_cannot_record_stops_with_exit_2_saying_why(
+def test_an_upload_whose_ledger_cannot_record_stops_with_exit_5_saying_why(
     invoke: Invoke, api: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A full disk under the ledger ends the upload with exit 2 and the reason, not a traceback."""
+    """A full disk under the ledger ends the upload with exit 5 (not 2, "nothing was sent") and the
+    reason, not a traceback."""
     opened = Ledger.open
 
     def full(state_dir: Path, **kwargs: Any) -> Ledger:
@@ -499,8 +500,8 @@ def test_an_upload_whose_ledger_cannot_record_stops_with_exit_2_saying_why(
         "upload", str(path), "--api-url", api.url, "--access-token", TOKEN, "--pixel-id", PIXEL,
         "--conversion-type", "OFFLINE", "--no-progress",
     )  # fmt: skip
-    assert (result.exit_code, crashed(result)) == (2, None)
-    assert result.stderr.startswith("error: cannot record deliveries in the delivery ledger ")
+    assert (result.exit_code, crashed(result)) == (5, None)
+    assert "stopped: cannot record deliveries in the delivery ledger " in result.stderr
     assert "database or disk is full" in result.stderr
 
 
