@@ -46,7 +46,15 @@ from snapcapi.send.ledger import Ledger
 from snapcapi.send.redact import redact
 from snapcapi.settings import Settings, resolve
 from snapcapi.spec import DEFAULT_API_URL
-from snapcapi.wiring import Sending, check_fixed_assets, context, rejects_sink, rows_source, sender
+from snapcapi.wiring import (
+    Sending,
+    check_fixed_assets,
+    context,
+    note_ledger,
+    rejects_sink,
+    rows_source,
+    sender,
+)
 
 __all__ = [
     "LEDGER_WAIT",
@@ -140,27 +148,19 @@ class Job:
         self.executed = True
         try:
             return self.run.execute()
-        except (LedgerError, OutputError) as err:
-            # The ledger could not be read mid-run: the rows before it are counted, what was sent recorded.
-            report = self.run.report
-            report.output_error = report.output_error or redact(str(err), self.secrets)
-            report.requests = self.run.sender.requests if self.run.sender is not None else 0
-            return report
-        except Exception as err:
-            # This machine ran out of something (room for temporary files, threads, memory): the rows
-            # before it are counted and what was sent recorded, as for an output that failed.
-            why = exhausted(err)
-            if why is None:
-                raise
-            report = self.run.report
-            report.resource_error = why
-            report.requests = self.run.sender.requests if self.run.sender is not None else 0
-            return report
         except InputError as err:
             self.broken = InputError(redact(str(err), self.secrets))
-            report = self.run.report
-            report.requests = self.run.sender.requests if self.run.sender is not None else 0
-            return report
+        except (LedgerError, OutputError) as err:  # the ledger could not be read mid-run
+            self.report.output_error = self.report.output_error or redact(str(err), self.secrets)
+        except Exception as err:
+            # This machine ran out of something (room for temporary files, threads, memory): as above,
+            # the rows before it are counted and what was sent recorded.
+            self.report.resource_error = exhausted(err)
+            if self.report.resource_error is None:
+                raise
+        report = self.report
+        report.requests = self.run.sender.requests if self.run.sender is not None else 0
+        return report
 
 
 @contextmanager
@@ -211,7 +211,9 @@ def start(
             ledger = None
             recording = request.send and not request.sandbox and not request.test_event_code
             if delivery is not None and request.send and not request.no_ledger and not request.sandbox:
-                ledger = stack.enter_context(Ledger.open(settings.state_dir, wait=LEDGER_WAIT))
+                ledger = stack.enter_context(
+                    Ledger.open(settings.state_dir, wait=LEDGER_WAIT, set_aside_damaged=request.resend)
+                )
             sinks: list[Sink] = []
             temporaries: list[Path] = []
             if request.report:
@@ -232,6 +234,8 @@ def start(
             run = Run(sources, mapper, ctx, sender=delivery, ledger=ledger, options=options, sinks=sinks)
             if unused_url:  # the sandbox wins: it needs no credentials, so it must never reach a real API
                 run.report.warnings.append(f"--sandbox wins over --api-url: nothing goes to {unused_url}")
+            if ledger is not None:
+                note_ledger(run.report, ledger)
             yield Job(run, halt, temporaries, secrets, notes)
     except SnapcapiError as err:
         message = redact(str(err), secrets)

@@ -160,6 +160,9 @@ class RunReport:
     endpoint_error: str | None = None  # why the API URL's answers are not Snap's, when they are not
     output_error: str | None = None  # why a report, rejects file or the ledger failed mid-run, when one did
     resource_error: str | None = None  # what this machine ran out of (disk, memory, files), when it did
+    ledger_path: str | None = None  # the delivery ledger the run used, if one
+    ledger_new: bool = False  # it held no earlier delivery: missing, empty, or a damaged one set aside
+    ledger_set_aside: str | None = None  # where a damaged ledger was moved (--resend), when one was
     unrecorded: int = 0  # rows sent whose delivery the ledger could not record (a later run resends them)
     budget_stop: str | None = None  # why --max-invalid stopped the run, when it did
     warnings: list[str] = field(default_factory=list)  # about the whole run (validate without a Pixel ID)

@@ -15,6 +15,7 @@ from enum import IntEnum
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from snapcapi.api import Job, start
 from snapcapi.cli.retries import Requests
@@ -23,6 +24,7 @@ from snapcapi.model import RunReport, Status
 from snapcapi.outputs.atomic import STDOUT
 from snapcapi.outputs.report import (
     failed_because,
+    ledger_line,
     print_error,
     print_note,
     progress,
@@ -111,6 +113,9 @@ def execute(request: Request, output: Output) -> int:
                 also=job.halt.set,
             ),
         ):
+            first = ledger_line(job.report)
+            if first is not None and not output.quiet:
+                console.print(f"[yellow]{escape(first)}[/yellow]", soft_wrap=True)
             for note in job.notes:
                 print_note(console, note)
             report = job.execute(progress_sink)

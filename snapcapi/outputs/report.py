@@ -139,6 +139,12 @@ def summary(report: RunReport, *, validate: bool, exit_code: int) -> dict[str, A
     }
     if not validate:
         out["requests"] = report.requests
+    if report.ledger_path is not None:
+        out["ledger"] = {
+            "path": report.ledger_path,
+            "new": report.ledger_new,
+            "set_aside": report.ledger_set_aside,
+        }
     for key in (
         "interrupted",
         "auth_error",
@@ -258,6 +264,21 @@ def _failures_table(title: str, outcomes: list[RowOutcome]) -> Table:
 def rows(count: int) -> str:
     """Return `1 row`, `2 rows`."""
     return "1 row" if count == 1 else f"{count} rows"
+
+
+def ledger_line(report: RunReport) -> str | None:
+    """The line a run starts with when its delivery ledger knows no earlier delivery, or None."""
+    if report.ledger_set_aside is not None:
+        return (
+            f"the delivery ledger was damaged: set aside as {report.ledger_set_aside} (--resend); a new"
+            " ledger is started, and every row is sent"
+        )
+    if report.ledger_new:
+        return (
+            f"a new delivery ledger, {report.ledger_path}: no earlier delivery is known, so no row is"
+            " skipped as already delivered"
+        )
+    return None
 
 
 def verdict(report: RunReport, *, validate: bool) -> str:
