@@ -125,7 +125,9 @@ def sender(
     on_retry: Callable[[RetryWait], None] | None = None,
 ) -> Delivery:
     """The delivery of this run; setting `halt` stops its retries (and their waits) at once."""
-    http = make_http_client(timeout=sending.timeout, max_connections=max(4, sending.concurrency * 2))
+    http = make_http_client(
+        timeout=sending.timeout, max_connections=max(4, sending.concurrency * 2), halted=halt.is_set
+    )
     stack.callback(http.close)
     client = SnapClient(
         http,

@@ -197,7 +197,7 @@ def test_corrupt_ledger_file_is_a_ledger_error(state_dir: Path) -> None:
     """A ledger file that is not an SQLite database is a LedgerError, and the lock is released."""
     state_dir.mkdir(parents=True)
     (state_dir / LEDGER_FILE).write_bytes(b"this is not a database" * 100)
-    with pytest.raises(LedgerError, match="is damaged .file is not a database."):
+    with pytest.raises(LedgerError, match=r"is damaged \(file is not a database\)"):
         Ledger.open(state_dir)
     (state_dir / LEDGER_FILE).unlink()
     Ledger.open(state_dir, wait=0).close()

@@ -33,6 +33,7 @@ from snapcapi.send.answers import (
     snippet,
 )
 from snapcapi.send.auth import OAuthToken, StaticToken, TokenSource
+from snapcapi.send.deadline import DeadlineTransport
 from snapcapi.send.redact import REDACTED, redact, redact_url
 from snapcapi.spec import API_VERSION
 
@@ -57,16 +58,26 @@ USER_AGENT = f"snapcapi/{__version__}"
 
 
 def make_http_client(
-    *, timeout: float = 30.0, transport: httpx.BaseTransport | None = None, max_connections: int = 16
+    *,
+    timeout: float = 30.0,
+    transport: httpx.BaseTransport | None = None,
+    max_connections: int = 16,
+    halted: Callable[[], bool] = lambda: False,
 ) -> httpx.Client:
-    """Return the run's one `httpx.Client`: explicit timeouts, snapcapi's User-Agent, pooled connections.
+    """Return the run's one `httpx.Client`: snapcapi's User-Agent, pooled connections, and `timeout`
+    seconds for each request as a whole (connecting, sending, and reading all of the answer), cut short
+    a few seconds after `halted()` says the run is stopping (`deadline.DeadlineTransport`).
 
-    `transport` is the test seam (`httpx.MockTransport`). The client is safe to share between threads.
+    `transport` is the test seam (`httpx.MockTransport`): it replaces all of that but the per-operation
+    timeouts. The client is safe to share between threads.
     """
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    if transport is None:
+        transport = DeadlineTransport(timeout, limits=limits, halted=halted)
     return httpx.Client(
         timeout=httpx.Timeout(timeout),
         transport=transport,
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        limits=limits,
         headers={"User-Agent": USER_AGENT},
     )
 
