@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from snapcapi.errors import AuthError
+from snapcapi.errors import AuthError, EndpointError
 from snapcapi.model import EncodedEvent, RowOutcome, Status
 from snapcapi.send.auth import StaticToken
 from snapcapi.send.client import SnapClient, make_http_client
@@ -113,8 +113,11 @@ class SendTask:
             if writer is not None:
                 writer.flush()
             http.close()
-        if delivery.stopped_by is not None:
-            raise AuthError(str(delivery.stopped_by), delivery.stopped_by.status_code)
+        stopped = delivery.stopped_by
+        if isinstance(stopped, AuthError):
+            raise AuthError(str(stopped), stopped.status_code)
+        if stopped is not None:  # the API URL does not answer as Snap's API
+            raise EndpointError(str(stopped))
         yield from out.take(0)
 
     @staticmethod
