@@ -197,3 +197,18 @@ def test_nothing_a_wrong_answer_acknowledged_is_recorded_and_a_later_run_sends_i
     exit_code, summary, stderr = _upload(invoke, api.url, path)
     assert (exit_code, summary["sent"], summary["skipped"]) == (0, 30, 0), stderr
     assert _ledger_count(tmp_path) == 30
+
+
+# -- redaction of a short token -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("token", ["t", "any", "bench"])
+def test_a_short_token_is_redacted_where_it_stands_not_inside_words(token: str) -> None:
+    """A token `t` left `cannoREDACTED open REDACTEDhe delivery ledger`; now words stay whole, and the
+    token itself is still replaced wherever it appears on its own (in a URL, quoted, alone)."""
+    from snapcapi.send.redact import redact
+
+    words = f"cannot open the ledger, a{token}b and {token}s stay; "
+    out = redact(f"{words}?access_token={token}&x=1 '{token}' {token}", [token])
+    assert out.startswith(words)
+    assert out.endswith("?access_token=REDACTED&x=1 'REDACTED' REDACTED")

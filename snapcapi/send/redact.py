@@ -14,6 +14,9 @@ from urllib.parse import quote, quote_plus
 __all__ = ["REDACTED", "redact", "redact_url"]
 
 REDACTED = "REDACTED"
+# Secrets shorter than this are replaced only where they stand apart from letters and digits. A real token
+# is far longer; a short one (a test token, `any`) inside ordinary words made messages unreadable.
+_SHORT = 16
 _SECRET_PARAM = re.compile(r"((?:access_token|refresh_token|client_secret)=)[^&\s\"'<>#]+", re.IGNORECASE)
 _USERINFO = re.compile(r"(//[^/?#@\s:]*):[^/?#@\s]*@")
 _SECRET_JSON = re.compile(r"(\"(?:access_token|refresh_token|client_secret)\"\s*:\s*\")[^\"]*", re.IGNORECASE)
@@ -28,7 +31,12 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     }
     # Longest first, so that a secret containing another is replaced whole.
     for form in sorted(forms, key=len, reverse=True):
-        text = text.replace(form, REDACTED)
+        if len(form) >= _SHORT:
+            text = text.replace(form, REDACTED)
+        elif form in text:
+            # A short secret (a test token such as `t`) is replaced where it stands on its own, not inside
+            # every word that happens to contain it ("cannot" stays "cannot").
+            text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])", REDACTED, text)
     return text
 
 
