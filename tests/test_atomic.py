@@ -110,3 +110,25 @@ def test_a_killed_process_leaves_the_destination_whole(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", script, str(path)], check=False)
     assert result.returncode == 9
     assert path.read_text() == "complete old file\n"
+
+
+def test_leftovers_of_killed_writers_are_removed_by_the_next_writer(tmp_path: Path) -> None:
+    """Temporary files a killed run left next to the report go when the report is written again; one
+    still being written (locked) stays, and so does any other file."""
+    target = tmp_path / "report.jsonl"
+    dead = [tmp_path / f".report.jsonl.{name}.tmp" for name in ("ab12cd34", "zz_9yy8x")]
+    for path in dead:
+        path.write_text("half a report")
+    other = tmp_path / ".report.jsonl.backup.tmp"
+    other.write_text("not ours")
+    with AtomicFile(target) as writing:  # a run still writing: its temporary file is locked
+        writing.file.write("first")
+        alive = writing.temporary
+        assert alive is not None
+        assert [p.exists() for p in dead] == [False, False]
+        with atomic_writer(target) as out:  # another writer meanwhile leaves the live one alone
+            out.write("second")
+        assert alive.exists()
+    assert target.read_text() == "first"
+    assert other.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".report.jsonl.backup.tmp", "report.jsonl"]

@@ -7,8 +7,10 @@ leave one half-written, and other users on the machine must not read them:
         out.write(...)                                  # on success: flushed, synced, renamed into place
 
 `AtomicFile` is the same for a file kept open across calls (commit or discard it explicitly).
-The temporary file is a hidden `.NAME.XXXX.tmp` next to the destination (a rename is only atomic within one
-file system); a process killed before the commit can leave it behind, never a torn destination.
+The temporary file is a hidden `.NAME.XXXXXXXX.tmp` next to the destination (a rename is only atomic within
+one file system); a process killed before the commit can leave it behind, never a torn destination, and the
+next writer of the same destination removes it (a temporary file is locked while it is written, so one
+that is still being written is never taken for a leftover).
 
 Decisions:
 - A destination that is a symbolic link is followed: the file it points to is replaced, the link stays.
@@ -21,6 +23,7 @@ Decisions:
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import stat
 import sys
@@ -47,6 +50,7 @@ class AtomicFile:
             raise IsADirectoryError(21, "Is a directory", str(self.path))
         self._done = False
         self._temp: Path | None = None
+        self._lock: int | None = None  # a descriptor of the temporary file, holding its lock
         self._stdout = str(path) == STDOUT
         if self._stdout:
             self._target = self.path
@@ -66,11 +70,17 @@ class AtomicFile:
         self._temp = Path(temp)
         try:
             os.fchmod(fd, MODE)
+            # Locked while it is written (a lock of its own, held until the rename): a later run removes
+            # the temporary files of runs that died (killed), never one still being written.
+            self._lock = os.open(temp, os.O_RDONLY)
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             self.file = open(fd, "w", encoding="utf-8", newline=newline, errors=errors)  # noqa: SIM115
         except BaseException:
             os.close(fd)
+            self._unlock()
             self._temp.unlink(missing_ok=True)
             raise
+        remove_leftovers(self._target, keep=self._temp)
 
     @property
     def temporary(self) -> Path | None:
@@ -100,6 +110,7 @@ class AtomicFile:
         except BaseException:
             self._abandon()
             raise
+        self._unlock()
         _sync_directory(self._target.parent)
 
     def discard(self) -> None:
@@ -118,6 +129,13 @@ class AtomicFile:
                 self.file.close()
         if self._temp is not None:
             self._temp.unlink(missing_ok=True)
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._lock)
+            self._lock = None
 
     def __enter__(self) -> AtomicFile:
         return self
@@ -142,6 +160,36 @@ def atomic_writer(
     """
     with AtomicFile(path, newline=newline, errors=errors) as atomic:
         yield atomic.file
+
+
+def remove_leftovers(target: Path, *, keep: Path | None = None) -> list[Path]:
+    """Remove the temporary files (`.NAME.XXXXXXXX.tmp`) that runs killed while writing `target` left
+    behind, and return them. A file still locked by the run writing it is left alone."""
+    prefix, removed = f".{target.name}.", list[Path]()
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return removed
+    for name in names:
+        middle = name[len(prefix) : -len(".tmp")]
+        if not (name.startswith(prefix) and name.endswith(".tmp")) or len(middle) != 8 or "." in middle:
+            continue
+        path = target.parent / name
+        if path == keep:
+            continue
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # taken only when its writer is gone
+            path.unlink()
+            removed.append(path)
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+    return removed
 
 
 def _sync_directory(directory: Path) -> None:
