@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from snapcapi.emulator import Emulator, EmulatorConfig
 from snapcapi.errors import DeliveryError
 from snapcapi.send.auth import StaticToken
 from snapcapi.send.client import SnapClient, make_http_client
@@ -88,3 +89,29 @@ def test_sigterm_ends_an_upload_stuck_on_a_trickling_server(workspace: Workspace
     summary = json.loads(stdout)
     assert (summary["sent"], summary["failed"]) == (0, 10)
     assert took < 20, f"it took {took:.1f} s to stop"
+
+
+def test_a_second_ctrl_c_stops_at_once_without_a_leaked_semaphore_warning(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """Two SIGINTs while worker processes run: exit 130 at once, and multiprocessing's resource tracker
+    (which still removes the pool's semaphores) says nothing of "leaked semaphore objects"."""
+    path = write_csv(tmp_path / "e.csv", HEADER, [purchase(i) for i in range(6000)])
+    slow = Emulator(EmulatorConfig(access_tokens=frozenset({TOKEN}), latency=0.5))
+    with slow:
+        process = workspace.spawn(
+            "upload", str(path), "--api-url", slow.url, "--pixel-id", "px-1", "--conversion-type", "OFFLINE",
+            "--access-token", TOKEN, "--no-progress", "--workers", "2", "--batch-size", "100",
+            "--concurrency", "1",
+        )  # fmt: skip
+        assert wait_for(lambda: slow.stats()["requests"] >= 2, timeout=60), "the upload never got going"
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        process.send_signal(signal.SIGINT)
+        try:
+            _, stderr = process.communicate(timeout=60)  # the tracker shares stderr: this waits for it too
+        except subprocess.TimeoutExpired:
+            pytest.fail("the upload did not stop after a second Ctrl-C")
+    assert process.returncode == 130, stderr
+    assert "stopped at once" in stderr
+    assert "leaked semaphore" not in stderr

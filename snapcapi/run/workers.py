@@ -23,6 +23,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -140,6 +141,7 @@ class ChunkPool:
 
     def _start(self) -> ProcessPoolExecutor:
         if self._executor is None:
+            _quiet_resource_tracker()
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload([__name__])
             self._executor = ProcessPoolExecutor(
@@ -172,6 +174,17 @@ class ChunkPool:
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+# multiprocessing's resource tracker (a process of its own) warns of "leaked semaphore objects" when the
+# run ends at once (a second Ctrl-C, os._exit): the pool's semaphores, which the tracker then removes, as
+# it is there to do. The tracker takes its warning filters from this process's -W options when it starts.
+_TRACKER_QUIET = "ignore:resource_tracker:UserWarning:multiprocessing.resource_tracker"
+
+
+def _quiet_resource_tracker() -> None:
+    if _TRACKER_QUIET not in sys.warnoptions:
+        sys.warnoptions.append(_TRACKER_QUIET)
 
 
 def _start_worker(mapper: Mapper, ctx: BuildContext, bodies: bool, run_pid: int) -> None:
