@@ -320,12 +320,14 @@ def upload_broken(invoke: Invoke, api: Emulator, path: Path, report: Path) -> In
     )  # fmt: skip
 
 
-def test_an_input_that_breaks_off_mid_upload_exits_2_naming_the_file_and_line(
+def test_an_input_that_breaks_off_mid_upload_exits_5_naming_the_file_and_line(
     invoke: Invoke, api: Emulator, broken_off: Path, tmp_path: Path
 ) -> None:
-    """The run ends with exit 2 and, last, the error naming the file and the last line read."""
+    """The run ends with exit 5 (not 2, "nothing was sent": the rows before the damage were sent) and,
+    last, the error naming the file and the last line read."""
     result = upload_broken(invoke, api, broken_off, tmp_path / "report.jsonl")
-    assert (result.exit_code, crashed(result)) == (2, None)
+    assert (result.exit_code, crashed(result)) == (5, None)
+    assert json.loads(result.stdout)["sent"] > 0
     last = result.stderr.rstrip("\n").splitlines()[-1]
     assert re.fullmatch(rf"error: {re.escape(str(broken_off))}: compressed data ends too early \(a truncated"
                         r" file\?\) after line \d+", last)  # fmt: skip

@@ -47,9 +47,10 @@ class ExitCode(IntEnum):
     USAGE = 2  # usage, configuration or unreadable input: nothing sent
     AUTH = 3  # Snap refused the credentials
     UNDELIVERED = 4  # some rows failed: run again to deliver them
-    # A report, rejects file or the ledger failed mid-run, or this machine ran out of disk, memory, files or
-    # threads: the run stopped, and the counts say what was sent.
-    OUTPUT_FAILED = 5
+    # The run stopped part-way on this machine's side: a report, rejects file or the ledger failed, the
+    # machine ran out of disk, memory, files or threads, or an input broke off (a truncated gzip) after
+    # rows were sent. The counts say what was sent.
+    STOPPED = 5
     INTERRUPTED = 130
 
 
@@ -58,7 +59,7 @@ def exit_code_for(report: RunReport) -> ExitCode:
     if report.interrupted:
         return ExitCode.INTERRUPTED
     if report.output_error or report.resource_error:
-        return ExitCode.OUTPUT_FAILED
+        return ExitCode.STOPPED
     if report.auth_error:
         return ExitCode.AUTH
     if report.endpoint_error:
@@ -136,10 +137,12 @@ def execute(request: Request, output: Output) -> int:
         if why is None:
             raise
         if job is None or not job.executed:
-            return _failed(errors, output, why, ExitCode.OUTPUT_FAILED)
+            return _failed(errors, output, why, ExitCode.STOPPED)
         report = job.report
         report.resource_error = report.resource_error or why
-    code = exit_code_for(report) if job.broken is None else ExitCode.USAGE
+    code = exit_code_for(report)
+    if job.broken is not None:  # an input broke off: "nothing was sent" only when nothing was
+        code = ExitCode.STOPPED if report.count(Status.SENT) else ExitCode.USAGE
     validate_view = not request.send
     if not output.quiet:
         verb = "upload" if request.send else "validate"
