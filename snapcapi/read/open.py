@@ -5,8 +5,8 @@
     Source.pieces(...) -> Iterator[Block | Row]           or: runs of whole records as text, for another
     Source.layout.records(block) / .rows(block)           process to parse, and the rest as Rows
 
-The records are parsed by `snapcapi.read.csv` and `snapcapi.read.jsonl`, cut into blocks by
-`snapcapi.read.blocks`; `snapcapi.read.lines` holds the checks of one line all of them share.
+Records are parsed by `read.csv` and `read.jsonl`, cut into blocks by `read.blocks` (`read.lines`: checks
+of one line they share); `read.tail` holds back a last line still being written.
 
 A file that cannot be read as a whole raises `InputError` (at open, or mid-stream for a compressed file that
 turns out corrupt: the message names the last line read). A record that cannot be read is a `Row` with
@@ -22,8 +22,7 @@ Decisions:
 - Text is UTF-8, a BOM is dropped. Bytes that are not UTF-8, and NUL bytes, make their record an error row,
   not the file; in the header they are an InputError (columns can't be named from undecodable bytes).
 - Memory is bounded by `max_record_chars` (8 MiB by default): a longer line is skipped to its end, a
-  record whose quoted field runs past it is cut there (an unbalanced quote), both as error rows.
-"""
+  record whose quoted field runs past it is cut there (an unbalanced quote), both as error rows."""
 
 from __future__ import annotations
 
@@ -35,7 +34,6 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from types import TracebackType
 from typing import BinaryIO, Final, Protocol
 
 from snapcapi.errors import ConfigError, InputError
@@ -48,6 +46,7 @@ from snapcapi.read.parquet import MAGIC as PARQUET_MAGIC
 from snapcapi.read.parquet import is_parquet_name, open_parquet
 from snapcapi.read.presets import Preset
 from snapcapi.read.sniff import sample_rows, sniff_delimiter
+from snapcapi.read.tail import HeldTail
 from snapcapi.read.values import DateReading, NumberReading
 from snapcapi.read.xlsx import is_workbook_name, open_workbook
 
@@ -113,6 +112,7 @@ class Source:
         self.preset: Preset | None = None
         self.readings: dict[str, NumberReading | DateReading] = {}
         self.timezone: str | None = None
+        self.warnings: list[str] = []  # said once the rows are read (a last line held back)
         self._records = records
         self._stack = stack
         self._splitter = splitter
@@ -158,9 +158,7 @@ class Source:
     def __enter__(self) -> Source:
         return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -185,7 +183,7 @@ def open_source(
     if fmt == "xlsx" or (fmt is None and (is_workbook_name(spec.path) or _zipped_workbook(spec.path))):
         return _workbook_source(spec, stdin)
     name = "<stdin>" if spec.path == "-" else spec.path
-    stack = ExitStack()
+    stack, tail = ExitStack(), None
     try:
         if spec.path == "-":
             raw: _Readable = stdin if stdin is not None else sys.stdin.buffer
@@ -204,6 +202,8 @@ def open_source(
                 compressed = gzip.GzipFile(fileobj=prefixed, mode="rb")
                 stack.callback(compressed.close)
                 stream = compressed
+            elif spec.path != "-":  # a last line without its end, in a file still being written, waits
+                stream = tail = HeldTail(prefixed, file.fileno(), name)
             sample = _read_up_to(stream, _SAMPLE_BYTES)
         except STREAM_ERRORS as error:
             raise InputError(f"{name}: {describe(error)}") from None
@@ -248,6 +248,7 @@ def open_source(
             first = sample_rows(name, sample, delimiter, columns, len(sample) >= _SAMPLE_BYTES)
         source = Source(name, fmt, delimiter, columns, records, stack, splitter, bom=bom, sample=first)
         source.preamble = preamble if columns is not None else []
+        source.warnings = tail.warnings if stream is tail else []
         return source
     except BaseException:
         stack.close()

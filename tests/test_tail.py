@@ -1,0 +1,64 @@
+"""A last line without its end, in a file that changed while it was read, is held back for a later run."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+from snapcapi.read.open import SourceSpec, open_source
+from snapcapi.read.tail import HeldTail
+
+HEADER = "event_id,event_name,value,currency\n"
+
+
+def _bytes(path: Path) -> tuple[HeldTail, io.BufferedReader]:
+    raw = path.open("rb")
+    return HeldTail(raw, raw.fileno(), str(path)), raw
+
+
+def test_a_cut_off_last_line_of_a_file_that_changed_is_held_back(tmp_path: Path) -> None:
+    """The file changes (a writer appends) while it is read: its unterminated last line is not passed on,
+    and the warning names it."""
+    path = tmp_path / "export.csv"
+    path.write_bytes(HEADER.encode() + b"a,PURCHASE,15.50,USD\nb,PURCHASE,1")
+    tail, raw = _bytes(path)
+    with raw:
+        first = tail.read(8)
+        with path.open("ab") as writer:  # the export goes on being written meanwhile, after what was read
+            writer.write(b"")
+        os.utime(path, ns=(0, 1))  # changed (its modification time), as a writer's next flush would
+        rest = b"".join(iter(lambda: tail.read(8), b""))
+    assert first + rest == HEADER.encode() + b"a,PURCHASE,15.50,USD\n"
+    assert tail.warnings == [
+        f"{path}: line 3 has no end yet and the file changed while it was read (it is still being"
+        " written?): that line is left for a later run to send"
+    ]
+
+
+def test_a_file_that_stood_still_is_read_whole_without_a_final_newline(tmp_path: Path) -> None:
+    """Many exports end without a newline: a file that did not change is read whole, as before."""
+    path = tmp_path / "export.csv"
+    content = HEADER.encode() + b"a,PURCHASE,15.50,USD\nb,PURCHASE,1.00,USD"
+    path.write_bytes(content)
+    tail, raw = _bytes(path)
+    with raw:
+        read = b"".join(iter(lambda: tail.read(7), b""))
+    assert read == content
+    assert tail.warnings == []
+
+
+def test_a_growing_export_sends_its_last_row_only_once_it_is_whole(tmp_path: Path) -> None:
+    """Through open_source: a file larger than the sample read at open, its last row cut off while it is
+    written; the rows read stop before it, and the source carries the warning for the report."""
+    path = tmp_path / "export.csv"
+    rows = [f"ord-{i},PURCHASE,15.50,USD\n" for i in range(20_000)]
+    path.write_text(HEADER + "".join(rows) + "ord-20000,PURCHASE,1")
+    source = open_source(SourceSpec(str(path)))
+    with source:
+        os.utime(path, ns=(0, 1))  # the writer touched it after the run opened it
+        read = [row.data["event_id"] for row in source.rows()]
+    assert len(read) == 20_000
+    assert read[-1] == "ord-19999"
+    assert source.warnings
+    assert "line 20002 has no end yet" in source.warnings[0]
