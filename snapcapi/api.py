@@ -13,7 +13,6 @@ input) or an iterable of row dicts, which are read as JSON Lines objects are.
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
 import threading
@@ -23,38 +22,23 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Unpack
 
-from snapcapi.errors import (
-    ConfigError,
-    InputError,
-    LedgerError,
-    OutputError,
-    ResourceError,
-    SnapcapiError,
-    exhausted,
-)
+from snapcapi.errors import ConfigError, InputError, SnapcapiError
 from snapcapi.events.mapping import Mapper, MappingConfig, load_mapping_file, parse_map_options
 from snapcapi.events.prepare import ReadingOptions, plan_sources
 from snapcapi.model import RunReport
-from snapcapi.outputs.atomic import STDOUT, is_stream
+from snapcapi.outputs.paths import check_output_paths
 from snapcapi.outputs.rejects import RejectsWriter
 from snapcapi.outputs.report import ReportWriter
 from snapcapi.read.open import Source, SourceSpec, open_source
 from snapcapi.request import Input, Request, UploadSettings, ValidateSettings
 from snapcapi.run.pipeline import Run, RunOptions, Sink
+from snapcapi.run.stops import local_failure, raise_local_failure
 from snapcapi.send.client import AttemptLog, RetryWait
 from snapcapi.send.ledger import Ledger
 from snapcapi.send.redact import redact
 from snapcapi.settings import Settings, resolve
 from snapcapi.spec import DEFAULT_API_URL
-from snapcapi.wiring import (
-    Sending,
-    check_fixed_assets,
-    context,
-    note_ledger,
-    rejects_sink,
-    rows_source,
-    sender,
-)
+from snapcapi.wiring import Sending, check_fixed_assets, context, rejects_sink, rows_source, sender
 
 __all__ = [
     "LEDGER_WAIT",
@@ -98,10 +82,7 @@ def _finish(request: Request) -> RunReport:
         report = job.execute()
     if job.broken is not None:  # the report and rejects files were written first, as the CLI does
         raise job.broken
-    if report.output_error is not None:
-        raise OutputError(report.output_error)
-    if report.resource_error is not None:
-        raise ResourceError(report.resource_error)
+    raise_local_failure(report)
     return report
 
 
@@ -150,13 +131,8 @@ class Job:
             return self.run.execute()
         except InputError as err:
             self.broken = InputError(redact(str(err), self.secrets))
-        except (LedgerError, OutputError) as err:  # the ledger could not be read mid-run
-            self.report.output_error = self.report.output_error or redact(str(err), self.secrets)
-        except Exception as err:
-            # This machine ran out of something (room for temporary files, threads, memory): as above,
-            # the rows before it are counted and what was sent recorded.
-            self.report.resource_error = exhausted(err)
-            if self.report.resource_error is None:
+        except Exception as err:  # the ledger, an output, or this machine's resources failed mid-run
+            if not local_failure(self.report, err, self.secrets):
                 raise
         report = self.report
         report.requests = self.run.sender.requests if self.run.sender is not None else 0
@@ -177,7 +153,7 @@ def start(
     secrets: tuple[str, ...] = ()
     try:
         with ExitStack() as stack:
-            _check_output_paths(request)
+            check_output_paths(request.files, request.report, request.rejects)
             settings, mapping = _settings(request)
             secrets = settings.secrets()
             unused_url = settings.api_url if request.sandbox and settings.api_url != DEFAULT_API_URL else None
@@ -235,7 +211,7 @@ def start(
             if unused_url:  # the sandbox wins: it needs no credentials, so it must never reach a real API
                 run.report.warnings.append(f"--sandbox wins over --api-url: nothing goes to {unused_url}")
             if ledger is not None:
-                note_ledger(run.report, ledger)
+                ledger.describe(run.report)
             yield Job(run, halt, temporaries, secrets, notes)
     except SnapcapiError as err:
         message = redact(str(err), secrets)
@@ -249,39 +225,6 @@ def _with_message(err: SnapcapiError, message: str) -> SnapcapiError:
     copy.__dict__.update(err.__dict__)
     copy.args = (message,)
     return copy
-
-
-def _check_output_paths(request: Request) -> None:
-    """Refuse a report or rejects path that is one of the inputs, or both the same file: it would be
-    overwritten."""
-    # os.path.realpath, not Path.resolve: a loop of symbolic links is not an error here (the input's own
-    # reader says so in its words), where Path.resolve raises RuntimeError.
-    inputs = {_real(f) for f in request.files if isinstance(f, str | os.PathLike) and f != "-"}
-    for flag, path in (("--report", request.report), ("--rejects", request.rejects)):
-        if path is None:
-            continue
-        if _loops(path):
-            raise ConfigError(f"{flag} {path}: a loop of symbolic links; give a path to a file")
-        if _real(path) in inputs:
-            raise ConfigError(f"{flag} {path} is one of the input files; it would be overwritten")
-    report, rejects = request.report, request.rejects
-    same = report is not None and rejects is not None and _real(report) == _real(rejects)
-    if same and report is not None and not is_stream(report):  # two streams to one pipe may be meant
-        where = "both standard output (-)" if str(report) == STDOUT else f"the same file, {report}"
-        raise ConfigError(f"--report and --rejects are {where}; give each its own")
-
-
-def _real(path: str | os.PathLike[str]) -> Path:
-    return Path(os.path.realpath(path))
-
-
-def _loops(path: Path) -> bool:
-    """True when `path` is a symbolic link that leads round in a loop."""
-    try:
-        path.stat()
-    except OSError as err:
-        return err.errno == errno.ELOOP
-    return False
 
 
 def _settings(request: Request) -> tuple[Settings, MappingConfig]:

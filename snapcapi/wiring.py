@@ -1,5 +1,5 @@
 """The pieces `api.start` assembles a run from: the build context, the fixed-asset check, the sender, a
-source of rows given in memory, the rejects file's sink, and what the report says of the ledger."""
+source of rows given in memory, and the rejects file's sink."""
 
 from __future__ import annotations
 
@@ -14,14 +14,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from snapcapi.errors import ConfigError
 from snapcapi.events.build import ASSET_HINTS, BuildContext
 from snapcapi.events.mapping import Mapper, MappingConfig
-from snapcapi.model import Row, RunReport, Status
+from snapcapi.model import Row, Status
 from snapcapi.outputs.rejects import RejectsWriter
 from snapcapi.read.open import Source
 from snapcapi.run.pipeline import Sink
 from snapcapi.send.auth import OAuthToken, StaticToken, TokenSource
 from snapcapi.send.client import AttemptLog, RetryWait, SnapClient, make_http_client
 from snapcapi.send.delivery import Delivery
-from snapcapi.send.ledger import Ledger
 from snapcapi.settings import Settings
 from snapcapi.spec import ActionSource, lookup_event_name
 
@@ -171,10 +170,3 @@ def rejects_sink(writer: RejectsWriter) -> Sink:
             writer.write(source, row, "; ".join(str(p) for p in outcome.errors))
 
     return sink
-
-
-def note_ledger(report: RunReport, ledger: Ledger) -> None:
-    """Put in `report` which ledger the run uses, and whether it knows any earlier delivery."""
-    report.ledger_path = str(ledger.path)
-    report.ledger_new = ledger.new
-    report.ledger_set_aside = None if ledger.set_aside is None else str(ledger.set_aside)

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from snapcapi.errors import EndpointError, LedgerError, OutputError
+from snapcapi.errors import OutputError
 from snapcapi.events.build import BuildContext
 from snapcapi.events.mapping import Mapper
 from snapcapi.model import (
@@ -45,6 +45,7 @@ from snapcapi.run.chunks import Chunk, read_chunks
 from snapcapi.run.dedupe import SeenIds
 from snapcapi.run.order import InputOrder
 from snapcapi.run.quality import count_user_keys
+from snapcapi.run.stops import output_failed, record_all, settle_stop
 from snapcapi.run.workers import ChunkPool, default_workers
 from snapcapi.send.ledger import Ledger
 
@@ -57,7 +58,7 @@ class Sender(Protocol):
 
     @property
     def stopped_by(self) -> Exception | None:
-        """Why Snap stopped the run (credentials refused, or the API URL is not Snap's), if it did."""
+        """Why Snap stopped the run (credentials refused), if it did."""
         ...
 
     @property
@@ -178,15 +179,9 @@ class Run:
                 for outcomes in self.sender.deliver_batches(events):
                     self._delivered(outcomes)
                 self.report.requests = self.sender.requests
-                stopped_by = self.sender.stopped_by
-                if isinstance(stopped_by, EndpointError):
-                    self.report.endpoint_error = str(stopped_by)
-                elif stopped_by is not None:
-                    self.report.auth_error = str(stopped_by)
+                why = settle_stop(self.report, self.sender.stopped_by)
                 # The sender stopped taking events (a signal): the rest of the chunk in hand was read and
                 # counted, so each of its rows still gets an outcome.
-                report = self.report
-                why = report.auth_error or report.endpoint_error or report.output_error or "interrupted"
                 for event in events:
                     self._not_sent(event, f"not sent: {why}")
         finally:
@@ -194,8 +189,6 @@ class Run:
             seen.close()
             self.pool.close()
             self._count_user_keys()
-            for source in self.sources:  # what reading had to say (a last line held back)
-                self.report.warnings.extend(source.warnings)
         return self.report
 
     # -- stages -------------------------------------------------------------------------------------
@@ -355,12 +348,7 @@ class Run:
             for outcome in outcomes:
                 if outcome.status is Status.SENT and outcome.asset_id and outcome.event_id:
                     sent.setdefault(outcome.asset_id, []).append(outcome.event_id)
-            for asset, ids in sent.items():
-                try:
-                    self.ledger.record(asset, ids)
-                except LedgerError as err:
-                    self.report.unrecorded += len(ids)
-                    self._output_failed(err)
+            record_all(self.ledger, sent, self.report, self._output_failed)
         if not self.sinks:
             report = self.report
             counts: dict[tuple[Status, str | None], int] = {}  # the others, counted at once
@@ -409,10 +397,4 @@ class Run:
                 self._output_failed(err)
 
     def _output_failed(self, err: Exception) -> None:
-        """A report, rejects file or the ledger failed (a full disk): stop reading and sending; the replies
-        to the requests in flight are still collected, counted and recorded where that still works."""
-        if self.report.output_error is None:
-            self.report.output_error = str(err)
-        self.state.stop.set()
-        if self.sender is not None:
-            self.sender.stop(f"the run stopped: {err}")
+        output_failed(self.report, self.state.stop, None if self.sender is None else self.sender.stop, err)

@@ -29,6 +29,7 @@ from types import TracebackType
 
 from snapcapi import spec
 from snapcapi.errors import LedgerError
+from snapcapi.model import RunReport
 from snapcapi.sqlarray import json_array
 
 LEDGER_FILE = "ledger.sqlite3"
@@ -138,6 +139,12 @@ class Ledger:
             os.close(lock_fd)
             raise
         return cls(path, opened[0], lock_fd, new=opened[1])
+
+    def describe(self, report: RunReport) -> None:
+        """Put in `report` which ledger the run uses, and whether it knows any earlier delivery."""
+        report.ledger_path = str(self.path)
+        report.ledger_new = self.new
+        report.ledger_set_aside = None if self.set_aside is None else str(self.set_aside)
 
     def delivered(self, asset_id: str, event_ids: Sequence[str]) -> set[str]:
         """Return those of `event_ids` that Snap already took for `asset_id`.
