@@ -16,8 +16,8 @@ import os
 from typing import Protocol
 
 # A "line" without a newline longer than this is passed on as it comes: no half-written row is that long,
-# and holding it would hold its memory.
-_MAX_HELD = 1 << 20
+# and holding it would hold its memory (a line past the reader's record limit is skipped in slices).
+_MAX_HELD = 64 * 1024
 
 
 class _Readable(Protocol):
