@@ -28,7 +28,7 @@ from snapcapi.events.prepare import ReadingOptions, plan_sources
 from snapcapi.model import RunReport
 from snapcapi.outputs.paths import check_output_paths
 from snapcapi.outputs.rejects import RejectsWriter
-from snapcapi.outputs.report import ReportWriter
+from snapcapi.outputs.reportfile import ReportWriter
 from snapcapi.read.open import Source, SourceSpec, open_source
 from snapcapi.request import Input, Request, UploadSettings, ValidateSettings
 from snapcapi.run.pipeline import Run, RunOptions, Sink
@@ -38,7 +38,7 @@ from snapcapi.send.ledger import Ledger
 from snapcapi.send.redact import redact
 from snapcapi.settings import Settings, resolve
 from snapcapi.spec import DEFAULT_API_URL
-from snapcapi.wiring import Sending, check_fixed_assets, context, rejects_sink, rows_source, sender
+from snapcapi.wiring import Sending, check_fixed_assets, context, rows_source, sender
 
 __all__ = [
     "LEDGER_WAIT",
@@ -190,15 +190,13 @@ def start(
                 ledger = stack.enter_context(
                     Ledger.open(settings.state_dir, wait=LEDGER_WAIT, set_aside_damaged=request.resend)
                 )
-            sinks: list[Sink] = []
             temporaries: list[Path] = []
+            report_writer = rejects = None
             if request.report:
                 report_writer = stack.enter_context(ReportWriter(request.report))
-                sinks.append(report_writer)
                 temporaries += [report_writer.temporary] if report_writer.temporary else []
             if request.rejects:
                 rejects = stack.enter_context(RejectsWriter(request.rejects))
-                sinks.append(rejects_sink(rejects))
                 temporaries += [rejects.temporary] if rejects.temporary else []
             options = RunOptions(
                 limit=request.limit,
@@ -207,7 +205,16 @@ def start(
                 record=recording,
                 workers=request.workers,
             )
-            run = Run(sources, mapper, ctx, sender=delivery, ledger=ledger, options=options, sinks=sinks)
+            run = Run(
+                sources,
+                mapper,
+                ctx,
+                sender=delivery,
+                ledger=ledger,
+                options=options,
+                report=report_writer,
+                rejects=rejects,
+            )
             if unused_url:  # the sandbox wins: it needs no credentials, so it must never reach a real API
                 run.report.warnings.append(f"--sandbox wins over --api-url: nothing goes to {unused_url}")
             if ledger is not None:

@@ -14,10 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from snapcapi.errors import ConfigError
 from snapcapi.events.build import ASSET_HINTS, BuildContext
 from snapcapi.events.mapping import Mapper, MappingConfig
-from snapcapi.model import Row, Status
-from snapcapi.outputs.rejects import RejectsWriter
+from snapcapi.model import Row
 from snapcapi.read.open import Source
-from snapcapi.run.pipeline import Sink
 from snapcapi.send.auth import OAuthToken, StaticToken, TokenSource
 from snapcapi.send.client import AttemptLog, RetryWait, SnapClient, make_http_client
 from snapcapi.send.delivery import Delivery
@@ -160,13 +158,3 @@ def rows_source(rows: Iterable[Mapping[str, Any]], name: str) -> Source:
                 yield Row(name, line, {}, f"line {line}: not a mapping of fields to values")
 
     return Source(name, "jsonl", None, None, records(), ExitStack())
-
-
-def rejects_sink(writer: RejectsWriter) -> Sink:
-    """The sink that writes the invalid and rejected rows to the rejects file."""
-
-    def sink(outcome: Any, source: Source, row: Any) -> None:
-        if outcome.status in (Status.INVALID, Status.REJECTED):
-            writer.write(source, row, "; ".join(str(p) for p in outcome.errors))
-
-    return sink

@@ -14,9 +14,9 @@ import httpx
 from snapcapi.events.build import BuildContext
 from snapcapi.events.mapping import Mapper, MappingConfig
 from snapcapi.model import EncodedEvent, Row, RowOutcome, RunReport, Status, outcome_of
-from snapcapi.outputs.report import ReportWriter
+from snapcapi.outputs.reportfile import ReportWriter
 from snapcapi.read.open import Source, SourceSpec, open_source
-from snapcapi.run.order import InputOrder
+from snapcapi.run.order import InputOrder, Settling
 from snapcapi.run.pipeline import Run, RunOptions, Sender, Sink
 from snapcapi.send.client import SnapClient, StaticToken, make_http_client
 from snapcapi.send.delivery import Delivery
@@ -95,11 +95,12 @@ def run(
     lines = Lines()
     with ExitStack() as stack:
         source = stack.enter_context(open_source(SourceSpec(str(path))))
-        sinks: list[Sink] = [lines]
-        if report is not None:
-            sinks.append(stack.enter_context(ReportWriter(report)))
+        writer = None if report is None else stack.enter_context(ReportWriter(report))
         options = RunOptions(workers=workers, chunk_size=20)
-        result = Run([source], Mapper(MappingConfig()), CTX, sender=sender, options=options, sinks=sinks)
+        sinks: list[Sink] = [lines]
+        result = Run(
+            [source], Mapper(MappingConfig()), CTX, sender=sender, options=options, sinks=sinks, report=writer
+        )
         return result.execute(), lines
 
 
@@ -151,23 +152,26 @@ def test_without_sinks_the_sample_of_failures_is_the_first_in_input_order(tmp_pa
     assert {o.status for o in report.failures} == {Status.INVALID, Status.REJECTED}
 
 
-def test_a_row_waits_only_while_an_earlier_row_is_in_flight() -> None:
-    """`InputOrder` hands a settled row on at once when nothing before it is in flight, holds it behind an
-    earlier row in flight, and lets go of everything settled once that row settles."""
+def test_a_chunk_waits_only_while_an_earlier_row_is_in_flight() -> None:
+    """`InputOrder` hands a chunk on at once when no row of it or before it is in flight, holds a settled
+    chunk behind an earlier one in flight, and lets go of both once that one's rows have their outcomes."""
     given: list[int] = []
-    order = InputOrder(lambda outcome, source, row: given.append(outcome.line))
+    order = InputOrder(Status.SENT, sinks=[lambda outcome, source, row: given.append(outcome.line)])
     source: Source = None  # type: ignore[assignment]  # handed on as is, never looked at
     event = EncodedEvent("f", 2, "pixel", "PURCHASE", "a", b"")
-    order.settled(RowOutcome("f", 1, Status.INVALID), source, None)
+    rows = [Row("f", line, {}) for line in range(1, 6)]
+    invalid = RowOutcome("f", 1, Status.INVALID)
+    order.add(Settling(source, rows[:1], None, [invalid], None))
     assert given == [1]
-    order.sent(event, source, None)
-    order.settled(RowOutcome("f", 3, Status.INVALID), source, None)
-    order.sent(event._replace(line=4, event_id="b"), source, None)
+    second = Settling(source, rows[1:3], None, [event, event._replace(line=3, event_id="b")], None)
+    order.add(second, [(0, second.items[0]), (1, second.items[1])])  # type: ignore[list-item]
+    order.add(Settling(source, rows[3:4], None, [RowOutcome("f", 4, Status.INVALID)], None))
     assert given == [1]
-    assert len(order) == 3
-    order.outcome(RowOutcome("f", 4, Status.SENT))
+    assert len(order) == 2
+    order.outcome(RowOutcome("f", 3, Status.REJECTED))
+    order.flush()
     assert given == [1]
-    assert len(order) == 3
     order.outcome(RowOutcome("f", 2, Status.SENT))
+    order.flush()
     assert given == [1, 2, 3, 4]
     assert len(order) == 0

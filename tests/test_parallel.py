@@ -48,7 +48,7 @@ def test_workers_give_the_results_one_process_gives_in_the_same_order(tmp_path: 
     pooled = build_all(path, size=7, workers=2)
     assert [key for key, _ in pooled] == list(range(chunks))
     assert pooled == alone
-    lines = [built[0] for _, (results, _) in pooled for built in results]
+    lines = [built[0] for _, (results, _, _) in pooled for built in results]
     assert lines == list(range(2, 2 + chunks * 7))
 
 

@@ -9,8 +9,12 @@ Decisions:
 - CSV: lossless across inputs with different columns. The header is the union of the columns of every
   source a row was written from, in first-seen order, plus the error column; a row has its own values and
   empty cells for the columns its source lacks. Since the header is only known at the end, rows are kept in
-  an anonymous temporary file (JSON Lines, 0600, in the destination's directory, gone when closed) and the
-  CSV is written at `close()`. A JSON value in a CSV cell is written as JSON text (`true`, `{"a": 1}`).
+  an anonymous temporary file (0600, in the destination's directory, gone when closed) and the CSV is
+  written at `close()`: copied as it is when every row came from files of the same columns (the usual
+  case), else put in the union's columns. A JSON value in a CSV cell is written as JSON text (`true`,
+  `{"a": 1}`).
+- Rows come encoded (`run.records.RejectsEncoder`, in the worker processes), in input order; the format
+  is decided before the run by its first source (`format_for`), or by the first row `write` is given.
 - The error column is `error`, or `snapcapi_error` when the input has a column of that name (then
   `snapcapi_error_2`, ...): a user's own column is never overwritten. It is the last column, which mapping
   ignores when the file is uploaded again.
@@ -28,18 +32,20 @@ from __future__ import annotations
 import csv
 import json
 import tempfile
-from collections.abc import Container
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Final
+from typing import IO, Any
 
 from snapcapi.errors import ConfigError, OutputError
-from snapcapi.model import REJECTS_ERROR_COLUMN, Row
+from snapcapi.model import Row
 from snapcapi.outputs.atomic import AtomicFile
 from snapcapi.read.open import EXTENSIONS, Source
+from snapcapi.run.records import ERROR_COLUMN, REJECTS_ERRORS, RejectsEncoder, RejectsFormat, error_key
 
-ERROR_COLUMN: Final = REJECTS_ERROR_COLUMN
-_BOM: Final = "\ufeff"
+__all__ = ["ERROR_COLUMN", "RejectsWriter"]
+_COPY = 1 << 20  # bytes copied at a time
+_BOM = "\ufeff"
 
 
 class RejectsWriter:
@@ -55,47 +61,70 @@ class RejectsWriter:
         """
         self.path = Path(path)
         self.rows = 0  # rows written so far
-        self._format: str | None = EXTENSIONS.get(self.path.suffix.lower())
-        self._delimiter = "\t" if self._format == "tsv" else ","
+        self._extension: str | None = EXTENSIONS.get(self.path.suffix.lower())
+        self._format: RejectsFormat | None = None
         self._bom = False
-        self._decided = False
+        self._encoder: RejectsEncoder | None = None
         try:
-            # surrogateescape: a value that kept undecodable bytes is written back as those bytes.
-            self._out = AtomicFile(self.path, newline="", errors="surrogateescape")
+            self._out = AtomicFile(self.path, newline="", errors=REJECTS_ERRORS)
         except OSError as error:
             raise ConfigError(
                 f"cannot write the rejects file {self.path}: {error.strerror or error}"
             ) from None
-        self._spill: IO[str] | None = None
-        self._columns: dict[str, None] = {}  # an ordered set
-        self._sources: set[Source] = set()  # the sources whose columns are in _columns
+        self._spill: IO[bytes] | None = None
+        # The CSV rows kept for close(): (the source they came from, their bytes in the spill), in order.
+        self._segments: list[tuple[Source, int]] = []
 
     @property
     def temporary(self) -> Path | None:
         """The hidden file being written, until `close()` moves it into place; None for a stream."""
         return self._out.temporary
 
+    def format_for(self, source: Source) -> RejectsFormat:
+        """The file's format: decided by the path's extension and the first source asked about (or
+        written from); the same for every source after."""
+        if self._format is None:
+            fmt = self._extension
+            delimiter = "\t" if fmt == "tsv" else ","
+            if fmt is None:
+                fmt = "jsonl" if source.format == "jsonl" else "csv"
+                delimiter = source.delimiter or delimiter
+            elif fmt == "csv" and source.format == "csv" and source.delimiter is not None:
+                delimiter = source.delimiter
+            self._format = RejectsFormat(fmt == "jsonl", delimiter)
+            self._bom = source.bom  # Excel shows a CSV's accents right only with it
+        return self._format
+
     def write(self, source: Source, row: Row, error: str) -> None:
         """Add one refused row, read from `source`, with the reason `error`.
 
         Raises OutputError when the file cannot be written (a full disk).
         """
-        if not self._decided:
-            self._decide(source)
-        text = _error_text(row, error)
+        if self._encoder is None:
+            self._encoder = RejectsEncoder(self.format_for(source))
+        self.write_records(source, self._encoder.row(row, source.columns, error), 1)
+
+    def write_records(self, source: Source, data: bytes, rows: int) -> None:
+        """Add `rows` refused rows of `source`, encoded (`run.records.RejectsEncoder` of `format_for`).
+
+        Raises OutputError when the file cannot be written (a full disk).
+        """
+        fmt = self.format_for(source)
         try:
-            if self._format == "jsonl":
-                record = dict(row.data)
-                record[_error_key(record)] = text
-                self._out.file.write(json.dumps(record, ensure_ascii=False) + "\n")
+            if fmt.jsonl:
+                self._out.file.buffer.write(data)
             else:
-                self._add_columns(source, row)
-                self._spill_file().write(json.dumps([row.data, text], ensure_ascii=False) + "\n")
+                self._spill_file().write(data)
+                segments = self._segments
+                if segments and segments[-1][0] is source:
+                    segments[-1] = (source, segments[-1][1] + len(data))
+                else:
+                    segments.append((source, len(data)))
         except OSError as error:
             raise OutputError(
                 f"cannot write the rejects file {self.path}: {error.strerror or error}"
             ) from None
-        self.rows += 1
+        self.rows += rows
 
     def close(self) -> None:
         """Write out what is pending and move the file into place. Calling it again does nothing.
@@ -130,49 +159,51 @@ class RejectsWriter:
         else:
             self.discard()
 
-    def _decide(self, source: Source) -> None:
-        self._decided = True
-        self._bom = source.bom  # Excel shows a CSV's accents right only with it
-        if self._format is None:
-            self._format = "jsonl" if source.format == "jsonl" else "csv"
-            if source.delimiter is not None:
-                self._delimiter = source.delimiter
-        elif self._format == "csv" and source.format == "csv" and source.delimiter is not None:
-            self._delimiter = source.delimiter
-
-    def _add_columns(self, source: Source, row: Row) -> None:
-        if source.columns is not None:
-            if source not in self._sources:
-                self._sources.add(source)
-                self._columns.update(dict.fromkeys(source.columns))
-        else:
-            self._columns.update(dict.fromkeys(row.data))
-
-    def _spill_file(self) -> IO[str]:
+    def _spill_file(self) -> IO[bytes]:
         if self._spill is None:
             # Anonymous (unlinked at once) and 0600: the rows hold personal data.
             # Next to the destination's temporary file: on the same disk, not in a shared /tmp.
             beside = self._out.temporary
             self._spill = tempfile.TemporaryFile(  # noqa: SIM115  (closed by close/discard)
-                "w+",
-                encoding="utf-8",
-                newline="",
-                errors="surrogateescape",
-                dir=None if beside is None else beside.parent,
+                "w+b", dir=None if beside is None else beside.parent
             )
         return self._spill
 
-    def _write_csv(self, spill: IO[str]) -> None:
-        columns = list(self._columns)
-        # \r\n, as RFC 4180 says: with "\n" the csv module would leave a field holding a lone \r unquoted.
-        if self._bom:
-            self._out.file.write(_BOM)
-        writer = csv.writer(self._out.file, delimiter=self._delimiter, lineterminator="\r\n")
-        writer.writerow([*columns, _error_key(self._columns)])
+    def _write_csv(self, spill: IO[bytes]) -> None:
+        assert self._format is not None, "rows were written"
         spill.seek(0)
-        for line in spill:
-            data, text = json.loads(line)
-            writer.writerow([*(_cell(data.get(c)) for c in columns), text])
+        columns: dict[str, None] = {}  # an ordered set: the union, in first-seen order
+        for source, size in self._segments:
+            if source.columns is not None:
+                columns.update(dict.fromkeys(source.columns))
+            else:
+                for line in _lines(spill, size):
+                    columns.update(dict.fromkeys(json.loads(line)[0]))
+        names = list(columns)
+        out = self._out.file
+        if self._bom:
+            out.write(_BOM)
+        # \r\n, as RFC 4180 says: with "\n" the csv module would leave a field holding a lone \r unquoted.
+        writer = csv.writer(out, delimiter=self._format.delimiter, lineterminator="\r\n")
+        writer.writerow([*names, error_key(columns)])
+        spill.seek(0)
+        if all(source.columns == names for source, _ in self._segments):
+            out.flush()  # every row has the header's columns: its line is written as it is
+            while data := spill.read(_COPY):
+                out.buffer.write(data)
+            return
+        for source, size in self._segments:
+            lines = _lines(spill, size)
+            if source.columns is None:
+                for line in lines:
+                    data, text = json.loads(line)
+                    writer.writerow([*(_cell(data.get(c)) for c in names), text])
+                continue
+            own = source.columns
+            texts = (line.decode("utf-8", REJECTS_ERRORS) for line in lines)
+            for cells in csv.reader(texts, delimiter=self._format.delimiter):
+                values = dict(zip(own, cells, strict=False))
+                writer.writerow([*(values.get(c, "") for c in names), cells[-1]])
 
     def _close_spill(self) -> None:
         if self._spill is not None:
@@ -180,25 +211,14 @@ class RejectsWriter:
             self._spill = None
 
 
-def _error_key(names: Container[str]) -> str:
-    """Return `error`, or the first of `snapcapi_error`, `snapcapi_error_2`, ... that is not in `names`."""
-    if ERROR_COLUMN not in names:
-        return ERROR_COLUMN
-    key, n = f"snapcapi_{ERROR_COLUMN}", 1
-    while key in names:
-        n += 1
-        key = f"snapcapi_{ERROR_COLUMN}_{n}"
-    return key
-
-
-def _error_text(row: Row, error: str) -> str:
-    if row.error is None:
-        return error
-    # The row has no values to fix here: point at the record in the original file.
-    located = row.error if row.error.startswith("line ") else f"line {row.line}: {row.error}"
-    if row.error in error:
-        return f"{row.file}: {located}"
-    return f"{row.file}: {located}; {error}"
+def _lines(spill: IO[bytes], size: int) -> Iterator[bytes]:
+    """The lines of the next `size` bytes of `spill`."""
+    while size > 0:
+        line = spill.readline()
+        if not line:
+            return
+        size -= len(line)
+        yield line
 
 
 def _cell(value: Any) -> str:

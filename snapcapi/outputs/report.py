@@ -1,12 +1,10 @@
-"""Reports: the human summary (rich, on stderr), the `--json` summary, and the per-row `--report` file.
+"""Reports: the human summary (rich, on stderr) and the `--json` summary (the `--report` file: `reportfile`).
 
 Nothing here shows personal data: outcomes carry field names and reasons, never the values.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,14 +17,11 @@ from rich.progress import Progress, ProgressColumn, SpinnerColumn, Task, TextCol
 from rich.table import Table
 from rich.text import Text
 
-from snapcapi.errors import OutputError
 from snapcapi.model import Row, RowOutcome, RunReport, Status
-from snapcapi.outputs.atomic import AtomicFile
 from snapcapi.read.open import Source
 
 UPLOAD_STATUSES = (Status.SENT, Status.INVALID, Status.REJECTED, Status.FAILED, Status.SKIPPED)
 VALIDATE_STATUSES = (Status.VALID, Status.INVALID, Status.REJECTED, Status.SKIPPED)
-REPORT_COLUMNS = ("file", "line", "status", "event_name", "event_id", "asset_id", "errors", "warnings")
 
 # v3 user_data keys as people call them, in the order the quality table lists them.
 IDENTIFIER_LABELS = {
@@ -48,74 +43,6 @@ IDENTIFIER_LABELS = {
     "sc_cookie1": "_scid cookie",
     "idfv": "IDFV",
 }
-
-
-def outcome_record(outcome: RowOutcome) -> dict[str, Any]:
-    """Return one row's outcome as the `--report` record."""
-    return {
-        "file": outcome.file,
-        "line": outcome.line,
-        "status": outcome.status.value,
-        "event_name": outcome.event_name,
-        "event_id": outcome.event_id,
-        "asset_id": outcome.asset_id or None,  # "": validated without an asset id
-        "errors": [str(p) for p in outcome.errors],
-        "warnings": [str(p) for p in outcome.warnings],
-    }
-
-
-class ReportWriter:
-    """Writes one record per input row: JSON Lines, or CSV when the path ends in `.csv`.
-
-    The file appears, complete, when the writer is closed (written under a temporary name, then renamed);
-    leaving its `with` block on an exception leaves `path` as it was. Raises OutputError when the file
-    cannot be created or written.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        try:
-            # A file name that is not UTF-8 holds lone surrogates: written as \udcXX escapes (valid JSON),
-            # never as raw bytes nor as a crash.
-            self._atomic = AtomicFile(path, errors="backslashreplace")
-        except OSError as err:
-            raise OutputError(f"--report {path}: cannot write there ({err.strerror or err})") from None
-        self._csv: csv.DictWriter[str] | None = None
-        if path.suffix.lower() == ".csv":
-            self._csv = csv.DictWriter(self._atomic.file, fieldnames=REPORT_COLUMNS)
-            self._guarded(self._csv.writeheader)
-
-    @property
-    def temporary(self) -> Path | None:
-        """The hidden file being written, until the writer is closed; None when writing to a stream."""
-        return self._atomic.temporary
-
-    def __call__(self, outcome: RowOutcome, source: Source, row: Row) -> None:
-        record = outcome_record(outcome)
-        if self._csv is not None:
-            record["errors"] = "; ".join(record["errors"])
-            record["warnings"] = "; ".join(record["warnings"])
-            writer = self._csv
-            self._guarded(lambda: writer.writerow(record))
-        else:
-            line = json.dumps(record, ensure_ascii=False) + "\n"
-            self._guarded(lambda: self._atomic.file.write(line))
-
-    def _guarded(self, write: Callable[[], object]) -> None:
-        try:
-            write()
-        except OSError as err:
-            self._atomic.discard()
-            raise OutputError(f"--report {self.path}: cannot write ({err.strerror or err})") from None
-
-    def __enter__(self) -> ReportWriter:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
-        if kind is not None:
-            self._atomic.discard()
-            return
-        self._guarded(self._atomic.commit)
 
 
 def summary(report: RunReport, *, validate: bool, exit_code: int) -> dict[str, Any]:

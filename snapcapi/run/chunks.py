@@ -28,10 +28,11 @@ from snapcapi.events.build import Assembled, BuildContext, assemble
 from snapcapi.events.mapping import ColumnPlan, Mapper
 from snapcapi.events.prepare import Reading, apply_readings, prepared_rows
 from snapcapi.events.wire import encode_event, encode_json
-from snapcapi.model import NOT_AN_EVENT, Problem, Row
+from snapcapi.model import NOT_AN_EVENT, Problem, Row, Status
 from snapcapi.read.blocks import Block, Layout, Record
 from snapcapi.read.open import Source
 from snapcapi.read.presets.base import first_filled, is_totals_label
+from snapcapi.run.records import Encoding, RejectsEncoder, ReportEncoder, reasons
 
 _FieldsMapper = Callable[[Sequence[str]], dict[str, Any]]
 Built = tuple[
@@ -67,18 +68,30 @@ class Chunk:
     prepared: bool = False
 
 
-# One chunk built: a `Built` per record, in order, and the rows parsed from its block when asked for.
-BuildResult = tuple[list[Built], list[Row] | None]
+# A chunk's rows encoded for the outputs (`records`): each row's report record, and the rejects line of
+# each invalid row by its place in the chunk (in order).
+Encoded = tuple[list[bytes] | None, dict[int, bytes]]
+# One chunk built: a `Built` per record, in order, the rows parsed from its block when asked for, and the
+# rows encoded for the outputs when the builder has an `Encoding`.
+BuildResult = tuple[list[Built], list[Row] | None, Encoded | None]
 
 
 class ChunkBuilder:
     """Builds chunks for one run: its mapping and build context, and small caches of its own."""
 
-    def __init__(self, mapper: Mapper, ctx: BuildContext, *, bodies: bool = True) -> None:
-        """`bodies`: encode each valid event's JSON (False: an empty body, for runs that send nothing)."""
+    def __init__(
+        self, mapper: Mapper, ctx: BuildContext, *, bodies: bool = True, encoding: Encoding | None = None
+    ) -> None:
+        """`bodies`: encode each valid event's JSON (False: an empty body, for runs that send nothing).
+        `encoding`: encode each row's report record and rejects line too."""
         self.mapper = mapper
         self.ctx = ctx
         self.bodies = bodies
+        self.encoding = encoding
+        self._report = None if encoding is None or encoding.report is None else ReportEncoder(encoding.report)
+        self._rejects = (
+            None if encoding is None or encoding.rejects is None else RejectsEncoder(encoding.rejects)
+        )
         self._mappers: dict[tuple[tuple[str, ...], ColumnPlan], _FieldsMapper] = {}
         self._keys: dict[tuple[str, ...], tuple[str, ...]] = {}
 
@@ -86,7 +99,7 @@ class ChunkBuilder:
         """Return one `Built` per record of `chunk` (a record that could not be read is one with its
         error and no body), in order, and the block's rows when `chunk.want_rows`."""
         ctx, columns = self.ctx, chunk.columns
-        records: Iterable[Record]
+        records: list[Record]
         if chunk.block is not None:
             assert chunk.layout is not None, "a block comes with its layout"
             records = list(chunk.layout.records(chunk.block))
@@ -148,7 +161,38 @@ class ChunkBuilder:
         if chunk.block is not None and chunk.want_rows:
             assert chunk.layout is not None
             rows = chunk.layout.rows_of(records)
-        return out, rows
+        encoded = None if self.encoding is None else self._encode(chunk, records, out)
+        return out, rows, encoded
+
+    def _encode(self, chunk: Chunk, records: Sequence[Record], out: list[Built]) -> Encoded:
+        """Each row's report record, for the outcome it ends in unless the main process learns otherwise,
+        and each invalid row's rejects line."""
+        assert self.encoding is not None
+        file, columns, valid = chunk.file, chunk.columns, self.encoding.status.value
+        report: list[bytes] | None = None
+        if self._report is not None:
+            encode = self._report.encode
+            report = [
+                encode(
+                    file,
+                    line,
+                    valid if body is not None else _INVALID if errors else _SKIPPED,
+                    name,
+                    event_id,
+                    asset_id,
+                    errors,
+                    warnings,
+                )
+                for line, name, event_id, asset_id, body, errors, warnings, _ in out
+            ]
+        rejects: dict[int, bytes] = {}
+        # A recognized export's rows are prepared values here: the main process has the rows as read.
+        if self._rejects is not None and not chunk.prepared:
+            refused = self._rejects.encode
+            for index, (built, (line, data, error)) in enumerate(zip(out, records, strict=True)):
+                if built[4] is None and built[5]:
+                    rejects[index] = refused(file, line, columns, data, error, reasons(built[5]))
+        return report, rejects
 
     def _values_of(self, chunk: Chunk) -> Callable[[int, Any], dict[str, Any]]:
         """Return how to get a record's canonical values in this chunk: `Mapper.map`, or its faster form."""
@@ -167,6 +211,10 @@ class ChunkBuilder:
             fields_mapper = fast
             return lambda line, data: fields_mapper(data)
         return lambda line, data: mapper.map(Row(file, line, dict(zip(columns, data, strict=True))), plan)
+
+
+_INVALID = Status.INVALID.value
+_SKIPPED = Status.SKIPPED.value
 
 
 def _no_body(payload: object) -> bytes:
@@ -202,11 +250,11 @@ def read_chunks(
     want_rows: bool = True,
     max_chars: int = CHUNK_CHARS,
     ctx: BuildContext | None = None,
-) -> Iterator[tuple[tuple[Source, list[Row] | None], Chunk]]:
+) -> Iterator[tuple[tuple[Source, list[Row] | None, Block | None], Chunk]]:
     """Read the sources' records, at most `limit` in all, into chunks of at most `size` records of one
     source and about `max_chars` characters (so that records with huge fields do not pile up).
 
-    Yields ((source, the rows as read here, or None for a block), the chunk to build). Stops before the
+    Yields ((source, the rows as read here or None, the block or None), the chunk to build). Stops before the
     next piece once `stop` is set. Notes in `unused` the columns of each file that feed no field. Rows
     read before a read error are yielded before the error is raised. Raises ConfigError when a column
     the mapping names is missing.
@@ -228,7 +276,7 @@ def read_chunks(
             for rows_read, prepared in _prepared_chunks(source, taken, mapper, ctx, size):
                 read += len(rows_read)
                 chunk = Chunk(name, None, None, prepared, prepared=True)
-                yield (source, rows_read), chunk
+                yield (source, rows_read, None), chunk
                 if stop.is_set():
                     return
             if limit is not None and read >= limit:
@@ -241,27 +289,27 @@ def read_chunks(
             for piece in pieces:
                 if isinstance(piece, Block):
                     if rows:
-                        yield (source, rows), Chunk(name, columns, plan, rows, readings=readings)
+                        yield (source, rows, None), Chunk(name, columns, plan, rows, readings=readings)
                         rows, chars = [], 0
                     read += piece.records
                     chunk = Chunk(name, columns, plan, [], piece, layout, want_rows, readings)
-                    yield (source, None), chunk
+                    yield (source, None, piece), chunk
                 else:
                     read += 1
                     rows.append(piece)
                     chars += _chars(piece)
                     if len(rows) >= size or chars >= max_chars:
-                        yield (source, rows), Chunk(name, columns, plan, rows, readings=readings)
+                        yield (source, rows, None), Chunk(name, columns, plan, rows, readings=readings)
                         rows, chars = [], 0
                 if stop.is_set() or (limit is not None and read >= limit):
                     break
         except Exception:
             # Rows read before a read error still get their outcomes; the error follows them.
             if rows:
-                yield (source, rows), Chunk(name, columns, plan, rows, readings=readings)
+                yield (source, rows, None), Chunk(name, columns, plan, rows, readings=readings)
             raise
         if rows:
-            yield (source, rows), Chunk(name, columns, plan, rows, readings=readings)
+            yield (source, rows, None), Chunk(name, columns, plan, rows, readings=readings)
         if stop.is_set() or (limit is not None and read >= limit):
             return
 

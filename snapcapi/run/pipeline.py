@@ -21,11 +21,10 @@ import gc
 import threading
 from bisect import insort
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from snapcapi.errors import OutputError
 from snapcapi.events.build import BuildContext
 from snapcapi.events.mapping import Mapper
 from snapcapi.model import (
@@ -39,18 +38,18 @@ from snapcapi.model import (
     Status,
     outcome_of,
 )
+from snapcapi.read.blocks import Block
 from snapcapi.read.open import Source
 from snapcapi.run import memory
-from snapcapi.run.chunks import Chunk, read_chunks
+from snapcapi.run.chunks import Chunk, Encoded, read_chunks
 from snapcapi.run.dedupe import SeenIds
-from snapcapi.run.order import InputOrder
+from snapcapi.run.order import InputOrder, Settling
+from snapcapi.run.order import Sink as Sink  # where callers have found it
 from snapcapi.run.quality import count_user_keys
+from snapcapi.run.records import Encoding, RejectsOutput, ReportOutput
 from snapcapi.run.stops import output_failed, record_all, settle_stop
 from snapcapi.run.workers import ChunkPool, default_workers
 from snapcapi.send.ledger import Ledger
-
-# A row's outcome, the source it came from, and the row itself (for the rejects file).
-Sink = Callable[[RowOutcome, Source, Row], None]
 
 
 class Sender(Protocol):
@@ -94,9 +93,12 @@ class _Batch(NamedTuple):
     """One chunk's records as the main process has them, in input order."""
 
     source: Source
-    rows: list[Row] | None  # the rows as read (for the sinks), or None when no sink wants them
-    items: list[EncodedEvent | RowOutcome]  # each record's event, or its INVALID outcome
+    rows: list[Row] | None  # the rows as read here or for the sinks; None when only a worker has them
+    block: Block | None  # the text a worker parsed the rows from
+    items: list[EncodedEvent | RowOutcome]  # each record's event, or its outcome
     events: list[tuple[int, EncodedEvent]]  # the events, with their places in `items`
+    settled: list[RowOutcome]  # the outcomes of the rows that are not events (INVALID mostly), in order
+    encoded: Encoded | None  # the records the workers encoded for the outputs
 
 
 @dataclass
@@ -125,7 +127,11 @@ class Run:
         ledger: Ledger | None = None,
         options: RunOptions | None = None,
         sinks: Sequence[Sink] = (),
+        report: ReportOutput | None = None,
+        rejects: RejectsOutput | None = None,
     ) -> None:
+        """`sinks` are given each row's outcome, in input order. `report` and `rejects` take the rows'
+        report records and refused rows as bytes, in input order, encoded by the workers."""
         self.sources = sources
         self.mapper = mapper
         self.ctx = ctx
@@ -134,7 +140,9 @@ class Run:
         self.options = options or RunOptions()
         self.sinks = sinks
         self.state = _State()
-        self._window = InputOrder(self._emit)
+        self._outputs = (report, rejects)
+        self._seen: SeenIds | None = None
+        self._order: InputOrder | None = None
         # Each source's place in the input, by name: with the line, a row's place (for the report's
         # sample of failures when no sink sees the rows in order).
         self._places: dict[str, int] = {}
@@ -145,9 +153,21 @@ class Run:
         # records meanwhile was seen by dedupe first, so a repeat is skipped before the ledger is asked.
         self._ledger_holds: dict[str, bool] = {}
         workers = self.options.workers
+        self._default = Status.VALID if sender is None else Status.SENT
+        encoding = None
+        if (report is not None or rejects is not None) and sources:
+            encoding = Encoding(
+                None if report is None else report.format,
+                self._default,
+                None if rejects is None else rejects.format_for(sources[0]),
+            )
         # Without a sender no event is sent: its JSON is not made.
         self.pool = ChunkPool(
-            mapper, ctx, default_workers() if workers is None else workers, bodies=sender is not None
+            mapper,
+            ctx,
+            default_workers() if workers is None else workers,
+            bodies=sender is not None,
+            encoding=encoding,
         )
 
     @property
@@ -164,14 +184,24 @@ class Run:
 
     def execute(self) -> RunReport:
         """Run every row to one outcome and return the report."""
-        seen = SeenIds()
+        seen = self._seen = SeenIds()
+        report_out, rejects_out = self._outputs
+        self._order = None
+        if report_out is not None or rejects_out is not None or self.sinks:
+            self._order = InputOrder(
+                self._default,
+                report=report_out,
+                rejects=rejects_out,
+                sinks=self.sinks,
+                failed=self._output_failed,
+            )
         thresholds = gc.get_threshold()
         # A run makes millions of short-lived objects and few reference cycles: collecting the youngest
         # generation every 700 allocations (the default) costs a sixth of this process's time. The
         # thresholds are put back when the run ends.
         gc.set_threshold(max(thresholds[0], memory.GC_THRESHOLD), *thresholds[1:])
         try:
-            events = self._events(seen)
+            events = self._events()
             if self.sender is None:
                 for _ in events:  # validate: _events reports each valid row itself
                     pass
@@ -203,10 +233,11 @@ class Run:
         stop, state, quality = self.state.stop, self.state, self.report.quality
         user_keys = state.user_keys
         budget = self.options.max_invalid is not None
-        for (source, read), (results, parsed) in self.pool.map(self._chunks()):
+        for (source, read, block), (results, parsed, encoded) in self.pool.map(self._chunks()):
             file = source.name
             items: list[EncodedEvent | RowOutcome] = []
             events: list[tuple[int, EncodedEvent]] = []
+            settled: list[RowOutcome] = []
             for line, name, event_id, asset_id, body, errors, warnings, keys in results:  # building.Built
                 if stop.is_set():
                     break
@@ -219,21 +250,26 @@ class Run:
                     events.append((len(items), event))
                     items.append(event)
                 elif not errors:  # not an event (chunks.Built): skipped, its reason the warning
-                    items.append(RowOutcome(file, line, Status.SKIPPED, name, event_id, (), warnings))
+                    outcome = RowOutcome(file, line, Status.SKIPPED, name, event_id, (), warnings)
+                    settled.append(outcome)
+                    items.append(outcome)
                     reason = warnings[0].message.split(":", 1)[0] if warnings else "not an event"
                     quality.not_events[reason] = quality.not_events.get(reason, 0) + 1
                 else:
                     state.invalid += 1
-                    items.append(RowOutcome(file, line, Status.INVALID, name, event_id, errors, warnings))
+                    outcome = RowOutcome(file, line, Status.INVALID, name, event_id, errors, warnings)
+                    settled.append(outcome)
+                    items.append(outcome)
                 if budget and self._over_budget():
                     break
             quality.matchable += len(events)
             if items:
-                yield _Batch(source, read if read is not None else parsed, items, events)
+                rows = read if read is not None else parsed
+                yield _Batch(source, rows, block, items, events, settled, encoded)
             if stop.is_set():
                 return
 
-    def _chunks(self) -> Iterator[tuple[tuple[Source, list[Row] | None], Chunk]]:
+    def _chunks(self) -> Iterator[tuple[tuple[Source, list[Row] | None, Block | None], Chunk]]:
         return read_chunks(
             self.sources,
             self.mapper,
@@ -261,70 +297,64 @@ class Run:
         self.state.stop.set()
         return True
 
-    def _events(self, seen: SeenIds) -> Iterator[EncodedEvent]:
-        keep_rows = bool(self.sinks)  # sinks are given each row; without sinks, rows are let go at once
-        report = self.report
-        for source, rows, items, events in self._batches():
-            earlier = seen.first_seen(source.name, [(e.asset_id, e.event_id, e.line) for _, e in events])
-            delivered = self._already_delivered([e for _, e in events])
-            skipped: dict[int, RowOutcome] = {}
-            if delivered or any(earlier):
-                for (index, event), where in zip(events, earlier, strict=True):
-                    if where is not None:
-                        report.quality.duplicates += 1
-                        reason = f"duplicate of {where[0]} line {where[1]} (same event_id)"
-                    elif (event.asset_id, event.event_id) in delivered:
-                        reason = "already delivered by an earlier run (the ledger); --resend sends it again"
-                    else:
-                        continue
-                    skipped[index] = outcome_of(
-                        event, Status.SKIPPED, warnings=(Problem("event_id", reason),)
-                    )
+    def _events(self) -> Iterator[EncodedEvent]:
+        """Yield the events to send, chunk by chunk; count every other row, and hand each chunk to
+        `order` (when the run has outputs or sinks) with the events of it in flight."""
+        report, add, order = self.report, self._add, self._order
+        for source, rows, block, items, events, settled, encoded in self._batches():
+            for outcome in settled:
+                add(outcome)
+            skipped = self._skipped(source, events)
             budget_hit = report.budget_stop is not None
-            if len(events) == len(items) and not (skipped or budget_hit or keep_rows):
-                # The usual chunk: every row valid and new, and no sink to give rows to.
-                if self.sender is not None:
-                    yield from (event for _, event in events)
-                else:
-                    for name, count in Counter(event.event_name for _, event in events).items():
-                        report.count_rows(Status.VALID, name, count)
-                continue
-            valid: dict[str, int] = {}  # validate without sinks: rows by event name, counted at once
-            settled = self._window.settled
-            for index, item in enumerate(items):
-                row = None if rows is None else rows[index]
-                if isinstance(item, RowOutcome):
-                    settled(item, source, row)
-                elif index in skipped:
-                    settled(skipped[index], source, row)
-                elif budget_hit:
-                    settled(
-                        outcome_of(
-                            item,
-                            Status.FAILED,
-                            errors=(Problem("row", "not sent: " + str(report.budget_stop)),),
-                        ),
-                        source,
-                        row,
-                    )
-                elif self.sender is None:
-                    if keep_rows:
-                        settled(outcome_of(item, Status.VALID), source, row)
+            chunk = None if order is None else Settling(source, rows, block, items, encoded)
+            sendable = events
+            if skipped or budget_hit:
+                sendable = []
+                for index, event in events:
+                    if index in skipped:
+                        outcome = skipped[index]
+                    elif budget_hit:
+                        reason = Problem("row", "not sent: " + str(report.budget_stop))
+                        outcome = outcome_of(event, Status.FAILED, errors=(reason,))
                     else:
-                        valid[item.event_name] = valid.get(item.event_name, 0) + 1
+                        sendable.append((index, event))
+                        continue
+                    add(outcome)
+                    if chunk is not None:
+                        chunk.overrides[index] = outcome
+            if self.sender is None:
+                for name, count in Counter(event.event_name for _, event in sendable).items():
+                    report.count_rows(Status.VALID, name, count)
+                sendable = []
+            if order is not None and chunk is not None:
+                order.add(chunk, sendable)
+            yield from (event for _, event in sendable)
+
+    def _skipped(self, source: Source, events: list[tuple[int, EncodedEvent]]) -> dict[int, RowOutcome]:
+        """The SKIPPED outcomes of a chunk's events, by place: duplicates, and rows the ledger says were
+        delivered by an earlier run."""
+        assert self._seen is not None, "set by execute"
+        earlier = self._seen.first_seen(source.name, [(e.asset_id, e.event_id, e.line) for _, e in events])
+        delivered = self._already_delivered([e for _, e in events])
+        skipped: dict[int, RowOutcome] = {}
+        if delivered or any(earlier):
+            for (index, event), where in zip(events, earlier, strict=True):
+                if where is not None:
+                    self.report.quality.duplicates += 1
+                    reason = f"duplicate of {where[0]} line {where[1]} (same event_id)"
+                elif (event.asset_id, event.event_id) in delivered:
+                    reason = "already delivered by an earlier run (the ledger); --resend sends it again"
                 else:
-                    if keep_rows:
-                        self._window.sent(item, source, row)
-                    yield item
-            for name, count in valid.items():
-                report.count_rows(Status.VALID, name, count)
+                    continue
+                skipped[index] = outcome_of(event, Status.SKIPPED, warnings=(Problem("event_id", reason),))
+        return skipped
 
     def _not_sent(self, event: EncodedEvent, reason: str) -> None:
         outcome = outcome_of(event, Status.FAILED, errors=(Problem("row", reason),))
-        if self.sinks:
-            self._window.outcome(outcome)
-        else:
-            self._add(outcome)
+        self._add(outcome)
+        if self._order is not None:
+            self._order.outcome(outcome)
+            self._order.flush()
 
     def _already_delivered(self, events: list[EncodedEvent]) -> set[tuple[str, str]]:
         if self.ledger is None or self.options.resend or not events:
@@ -349,25 +379,25 @@ class Run:
                 if outcome.status is Status.SENT and outcome.asset_id and outcome.event_id:
                     sent.setdefault(outcome.asset_id, []).append(outcome.event_id)
             record_all(self.ledger, sent, self.report, self._output_failed)
-        if not self.sinks:
-            report = self.report
-            counts: dict[tuple[Status, str | None], int] = {}  # the others, counted at once
-            for outcome in outcomes:
-                if outcome.status in PROBLEM_STATUSES:
-                    self._add(outcome)
-                else:
-                    key = (outcome.status, outcome.event_name)
-                    counts[key] = counts.get(key, 0) + 1
-            for (status, name), rows in counts.items():
-                report.count_rows(status, name, rows)
-            return
-        window = self._window
+        report = self.report
+        counts: dict[tuple[Status, str | None], int] = {}  # the others, counted at once
         for outcome in outcomes:
-            window.outcome(outcome)
+            if outcome.status in PROBLEM_STATUSES:
+                self._add(outcome)
+            else:
+                key = (outcome.status, outcome.event_name)
+                counts[key] = counts.get(key, 0) + 1
+        for (status, name), rows in counts.items():
+            report.count_rows(status, name, rows)
+        order = self._order
+        if order is not None:
+            for outcome in outcomes:
+                order.outcome(outcome)
+            order.flush()
 
     def _add(self, outcome: RowOutcome) -> None:
-        """Count `outcome` when no sink sees the rows in order: the report's sample of failures is still
-        the first ones in input order, whatever order requests complete in."""
+        """Count `outcome`, as rows settle: the report's sample of failures is still the first ones in
+        input order, whatever order requests complete in."""
         report = self.report
         if outcome.status not in PROBLEM_STATUSES:
             report.add(outcome)
@@ -382,19 +412,6 @@ class Run:
 
     def _place(self, outcome: RowOutcome) -> tuple[int, int]:
         return self._places.get(outcome.file, len(self._places)), outcome.line
-
-    def _emit(self, outcome: RowOutcome, source: Source, row: Row | None) -> None:
-        if not self.sinks:
-            self._add(outcome)
-            return
-        self.report.add(outcome)
-        assert row is not None, "rows are read back whenever there are sinks"
-        for sink in self.sinks:
-            try:
-                sink(outcome, source, row)
-            except OutputError as err:  # the sink dropped its file: it gets no more rows
-                self.sinks = [s for s in self.sinks if s is not sink]
-                self._output_failed(err)
 
     def _output_failed(self, err: Exception) -> None:
         output_failed(self.report, self.state.stop, None if self.sender is None else self.sender.stop, err)

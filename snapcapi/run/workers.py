@@ -36,6 +36,7 @@ from snapcapi.events.build import BuildContext
 from snapcapi.events.mapping import Mapper
 from snapcapi.run import memory
 from snapcapi.run.chunks import BuildResult, Chunk, ChunkBuilder
+from snapcapi.run.records import Encoding
 
 K = TypeVar("K")
 WATCH_SECONDS = 0.5  # how often a worker checks that the run that started it is still there
@@ -62,15 +63,24 @@ def default_workers() -> int:
 class ChunkPool:
     """Builds chunks, in worker processes when `workers` > 1. Close it, or use it in a `with`."""
 
-    def __init__(self, mapper: Mapper, ctx: BuildContext, workers: int = 1, *, bodies: bool = True) -> None:
-        """`bodies` as for `ChunkBuilder`. Raises ValueError when `workers` is below 1."""
+    def __init__(
+        self,
+        mapper: Mapper,
+        ctx: BuildContext,
+        workers: int = 1,
+        *,
+        bodies: bool = True,
+        encoding: Encoding | None = None,
+    ) -> None:
+        """`bodies` and `encoding` as for `ChunkBuilder`. Raises ValueError when `workers` is below 1."""
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
         self.workers = workers
-        self._builder = ChunkBuilder(mapper, ctx, bodies=bodies)
+        self._builder = ChunkBuilder(mapper, ctx, bodies=bodies, encoding=encoding)
         self._mapper = mapper
         self._ctx = ctx
         self._bodies = bodies
+        self._encoding = encoding
         self._in_flight = (IN_FLIGHT_PER_WORKER_WITH_BODIES if bodies else IN_FLIGHT_PER_WORKER) * workers
         self._executor: ProcessPoolExecutor | None = None
 
@@ -148,7 +158,7 @@ class ChunkPool:
                 max_workers=self.workers,
                 mp_context=context,
                 initializer=_start_worker,
-                initargs=(self._mapper, self._ctx, self._bodies, os.getpid()),
+                initargs=(self._mapper, self._ctx, self._bodies, self._encoding, os.getpid()),
             )
         return self._executor
 
@@ -187,12 +197,14 @@ def _quiet_resource_tracker() -> None:
         sys.warnoptions.append(_TRACKER_QUIET)
 
 
-def _start_worker(mapper: Mapper, ctx: BuildContext, bodies: bool, run_pid: int) -> None:
+def _start_worker(
+    mapper: Mapper, ctx: BuildContext, bodies: bool, encoding: Encoding | None, run_pid: int
+) -> None:
     global _WORKER_BUILDER
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     memory.tune_malloc()
     threading.Thread(target=_exit_with, args=(run_pid,), name="snapcapi-watch-run", daemon=True).start()
-    _WORKER_BUILDER = ChunkBuilder(mapper, ctx, bodies=bodies)
+    _WORKER_BUILDER = ChunkBuilder(mapper, ctx, bodies=bodies, encoding=encoding)
     # Building makes many short-lived objects and no reference cycles.
     memory.collect_less()
 
