@@ -47,6 +47,7 @@ from snapcapi.run.order import InputOrder, Settling
 from snapcapi.run.order import Sink as Sink  # where callers have found it
 from snapcapi.run.quality import count_user_keys
 from snapcapi.run.records import Encoding, RejectsOutput, ReportOutput
+from snapcapi.run.repeats import Repeats
 from snapcapi.run.stops import output_failed, record_all, settle_stop
 from snapcapi.run.workers import ChunkPool, default_workers
 from snapcapi.send.ledger import Ledger
@@ -141,17 +142,13 @@ class Run:
         self.sinks = sinks
         self.state = _State()
         self._outputs = (report, rejects)
-        self._seen: SeenIds | None = None
+        self._repeats = Repeats(None, None, False, self.report.quality)  # made again by execute
         self._order: InputOrder | None = None
         # Each source's place in the input, by name: with the line, a row's place (for the report's
         # sample of failures when no sink sees the rows in order).
         self._places: dict[str, int] = {}
         for index, source in enumerate(sources):
             self._places.setdefault(source.name, index)
-        # Whether the ledger held any delivery for an asset when the run first met it. When it held none,
-        # nothing is looked up for that asset: the ledger is this run's alone (locked), and an id the run
-        # records meanwhile was seen by dedupe first, so a repeat is skipped before the ledger is asked.
-        self._ledger_holds: dict[str, bool] = {}
         workers = self.options.workers
         self._default = Status.VALID if sender is None else Status.SENT
         encoding = None
@@ -184,7 +181,8 @@ class Run:
 
     def execute(self) -> RunReport:
         """Run every row to one outcome and return the report."""
-        seen = self._seen = SeenIds()
+        seen = SeenIds()
+        self._repeats = Repeats(seen, self.ledger, self.options.resend, self.report.quality)
         report_out, rejects_out = self._outputs
         self._order = None
         if report_out is not None or rejects_out is not None or self.sinks:
@@ -304,7 +302,7 @@ class Run:
         for source, rows, block, items, events, settled, encoded in self._batches():
             for outcome in settled:
                 add(outcome)
-            skipped = self._skipped(source, events)
+            skipped = self._repeats.skipped(source.name, events)
             budget_hit = report.budget_stop is not None
             chunk = None if order is None else Settling(source, rows, block, items, encoded)
             sendable = events
@@ -330,47 +328,12 @@ class Run:
                 order.add(chunk, sendable)
             yield from (event for _, event in sendable)
 
-    def _skipped(self, source: Source, events: list[tuple[int, EncodedEvent]]) -> dict[int, RowOutcome]:
-        """The SKIPPED outcomes of a chunk's events, by place: duplicates, and rows the ledger says were
-        delivered by an earlier run."""
-        assert self._seen is not None, "set by execute"
-        earlier = self._seen.first_seen(source.name, [(e.asset_id, e.event_id, e.line) for _, e in events])
-        delivered = self._already_delivered([e for _, e in events])
-        skipped: dict[int, RowOutcome] = {}
-        if delivered or any(earlier):
-            for (index, event), where in zip(events, earlier, strict=True):
-                if where is not None:
-                    self.report.quality.duplicates += 1
-                    reason = f"duplicate of {where[0]} line {where[1]} (same event_id)"
-                elif (event.asset_id, event.event_id) in delivered:
-                    reason = "already delivered by an earlier run (the ledger); --resend sends it again"
-                else:
-                    continue
-                skipped[index] = outcome_of(event, Status.SKIPPED, warnings=(Problem("event_id", reason),))
-        return skipped
-
     def _not_sent(self, event: EncodedEvent, reason: str) -> None:
         outcome = outcome_of(event, Status.FAILED, errors=(Problem("row", reason),))
         self._add(outcome)
         if self._order is not None:
             self._order.outcome(outcome)
             self._order.flush()
-
-    def _already_delivered(self, events: list[EncodedEvent]) -> set[tuple[str, str]]:
-        if self.ledger is None or self.options.resend or not events:
-            return set()
-        by_asset: dict[str, list[str]] = {}
-        for event in events:
-            by_asset.setdefault(event.asset_id, []).append(event.event_id)
-        ledger, holds = self.ledger, self._ledger_holds
-        for asset in list(by_asset):
-            if asset not in holds:
-                holds[asset] = ledger.holds(asset)
-            if not holds[asset]:
-                del by_asset[asset]
-        return {
-            (asset, event_id) for asset, ids in by_asset.items() for event_id in ledger.delivered(asset, ids)
-        }
 
     def _delivered(self, outcomes: list[RowOutcome]) -> None:
         if self.ledger is not None and self.options.record:
