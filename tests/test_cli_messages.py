@@ -20,7 +20,7 @@ from snapcapi.cli.app import app
 from snapcapi.cli.retries import Requests
 from snapcapi.emulator import Emulator, EmulatorConfig
 from snapcapi.model import RunReport
-from snapcapi.outputs.report import progress
+from snapcapi.outputs.progress import progress
 from snapcapi.send.client import AttemptLog, RetryWait
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -215,7 +215,7 @@ def test_the_progress_line_counts_down_the_wait_before_a_retry() -> None:
     assert re.fullmatch(
         r"retry 3 of 8 in [34]\.\d s \(connection refused by 127\.0\.0\.1; trying for 7\.5 s\)", note
     )
-    with progress(console, RunReport, enabled=True, send=True, status=requests.status):
+    with progress(console, RunReport, [], enabled=True, send=True, status=requests.status):
         time.sleep(0.3)  # the live line refreshes on its own, 10 times a second
     assert "· retry 3 of 8 in " in buffer.getvalue()
     requests.on_attempt(AttemptLog("px", 8, 4, 200, 0.01, None))

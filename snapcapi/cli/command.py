@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -27,7 +29,6 @@ from snapcapi.outputs.report import (
     ledger_line,
     print_error,
     print_note,
-    progress,
     render,
     rows,
     stderr_console,
@@ -37,6 +38,9 @@ from snapcapi.request import Request
 from snapcapi.run import memory
 from snapcapi.run.interrupts import stopping
 from snapcapi.send.redact import redact
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 class ExitCode(IntEnum):
@@ -99,13 +103,13 @@ def execute(request: Request, output: Output) -> int:
     try:
         with (
             start(request, on_attempt=requests.on_attempt, on_retry=requests.on_retry) as job,
-            progress(
+            _progress(
                 console,
-                lambda: job.report,
+                job,
                 enabled=not (output.quiet or output.no_progress),
                 send=request.send,
                 status=requests.status,
-            ) as progress_sink,
+            ),
             stopping(
                 job.run,
                 quiet=output.quiet,
@@ -119,7 +123,7 @@ def execute(request: Request, output: Output) -> int:
                 console.print(f"[yellow]{escape(first)}[/yellow]", soft_wrap=True)
             for note in job.notes:
                 print_note(console, note)
-            report = job.execute(progress_sink)
+            report = job.execute()
     except (LedgerError, OutputError) as err:
         if job is None or not job.executed:
             return _failed(errors, output, str(err), ExitCode.USAGE)
@@ -171,6 +175,25 @@ def failure(report: RunReport) -> str | None:
         return None
     why = failed_because(report)
     return f"{rows(failed)} not delivered{f' ({why})' if why else ''}; run again to send them"
+
+
+@contextmanager
+def _progress(
+    console: Console, job: Job, *, enabled: bool, send: bool, status: Callable[[], str | None]
+) -> Iterator[None]:
+    """Show the run's progress on the terminal while the block runs, with what `status()` says (a wait
+    before a retry); nothing when not `enabled` or not on a terminal (the progress line is imported only
+    then)."""
+    if not enabled or not console.is_terminal:
+        yield
+        return
+    from snapcapi.outputs.progress import progress
+
+    with progress(
+        console, lambda: job.report, job.run.sources, enabled=True, send=send, status=status
+    ) as update:
+        job.run.progress = update
+        yield
 
 
 def _failed(console: Console, output: Output, message: str, code: ExitCode) -> int:

@@ -5,20 +5,15 @@ Nothing here shows personal data: outcomes carry field names and reasons, never 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress, ProgressColumn, SpinnerColumn, Task, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from rich.text import Text
 
-from snapcapi.model import Row, RowOutcome, RunReport, Status
-from snapcapi.read.open import Source
+from snapcapi.model import RowOutcome, RunReport, Status
 
 UPLOAD_STATUSES = (Status.SENT, Status.INVALID, Status.REJECTED, Status.FAILED, Status.SKIPPED)
 VALIDATE_STATUSES = (Status.VALID, Status.INVALID, Status.REJECTED, Status.SKIPPED)
@@ -245,54 +240,3 @@ def print_note(console: Console, message: str) -> None:
 def print_error(console: Console, message: str) -> None:
     """Print `message` (already redacted) as an error line, its brackets shown as written."""
     console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
-
-
-@contextmanager
-def progress(
-    console: Console,
-    report: Callable[[], RunReport],
-    *,
-    enabled: bool,
-    send: bool,
-    status: Callable[[], str | None] | None = None,
-) -> Iterator[Callable[[RowOutcome, Source, Row], None] | None]:
-    """Yield a sink that shows the run's progress on a terminal (None when `enabled` is false, or when
-    standard error is not a terminal): rows, done, refused and the rate, every 100 rows; and what
-    `status()` says at the moment (a wait before a retry), redrawn as the line refreshes."""
-    if not enabled or not console.is_terminal:
-        yield None
-        return
-    columns: tuple[ProgressColumn, ...] = (SpinnerColumn(), TextColumn("{task.description}"))
-    if status is not None:
-        columns += (_StatusColumn(status),)
-    columns += (TimeElapsedColumn(),)
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task("starting", total=None)
-        started = time.monotonic()
-
-        def sink(outcome: RowOutcome, source: Source, row: Row) -> None:
-            now = report()
-            if now.rows % 100:
-                return
-            rate = now.rows / max(time.monotonic() - started, 1e-6)
-            done = now.count(Status.SENT) + now.count(Status.VALID)
-            refused = now.count(Status.INVALID) + now.count(Status.REJECTED)
-            bar.update(
-                task,
-                description=f"{now.rows:,} rows, {done:,} {'sent' if send else 'valid'},"
-                f" {refused:,} refused, {rate:,.0f} rows/s",
-            )
-
-        yield sink
-
-
-class _StatusColumn(ProgressColumn):
-    """What a run is waiting for right now (a retry), read at each refresh; nothing when all is well."""
-
-    def __init__(self, status: Callable[[], str | None]) -> None:
-        super().__init__()
-        self._status = status
-
-    def render(self, task: Task) -> Text:
-        text = self._status()
-        return Text(f"· {text}", style="yellow") if text else Text("")

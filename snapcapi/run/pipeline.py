@@ -21,7 +21,7 @@ import gc
 import threading
 from bisect import insort
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
@@ -142,6 +142,8 @@ class Run:
         self.sinks = sinks
         self.state = _State()
         self._outputs = (report, rejects)
+        # Called as chunks are read and requests complete (a progress line; it keeps its own pace).
+        self.progress: Callable[[], None] | None = None
         self._repeats = Repeats(None, None, False, self.report.quality)  # made again by execute
         self._order: InputOrder | None = None
         # Each source's place in the input, by name: with the line, a row's place (for the report's
@@ -326,6 +328,8 @@ class Run:
                 sendable = []
             if order is not None and chunk is not None:
                 order.add(chunk, sendable)
+            if self.progress is not None:
+                self.progress()
             yield from (event for _, event in sendable)
 
     def _not_sent(self, event: EncodedEvent, reason: str) -> None:
@@ -357,6 +361,8 @@ class Run:
             for outcome in outcomes:
                 order.outcome(outcome)
             order.flush()
+        if self.progress is not None:
+            self.progress()
 
     def _add(self, outcome: RowOutcome) -> None:
         """Count `outcome`, as rows settle: the report's sample of failures is still the first ones in
