@@ -20,25 +20,24 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Unpack
+from typing import TYPE_CHECKING, Unpack
 
 from snapcapi.errors import ConfigError, InputError, SnapcapiError
-from snapcapi.events.mapping import Mapper, MappingConfig, load_mapping_file, parse_map_options
-from snapcapi.events.prepare import ReadingOptions, plan_sources
 from snapcapi.model import RunReport
 from snapcapi.outputs.paths import check_output_paths
-from snapcapi.outputs.rejects import RejectsWriter
-from snapcapi.outputs.reportfile import ReportWriter
-from snapcapi.read.open import Source, SourceSpec, open_source
 from snapcapi.request import Input, Request, UploadSettings, ValidateSettings
-from snapcapi.run.pipeline import Run, RunOptions, Sink
 from snapcapi.run.stops import local_failure, raise_local_failure
-from snapcapi.send.client import AttemptLog, RetryWait
-from snapcapi.send.ledger import Ledger
 from snapcapi.send.redact import redact
-from snapcapi.settings import Settings, resolve
 from snapcapi.spec import DEFAULT_API_URL
-from snapcapi.wiring import Sending, check_fixed_assets, context, rows_source, sender
+
+# What a run needs is imported when it starts, not with this module: `snapcapi --help` and the CLI's other
+# commands import this module and need none of it (start-up time).
+if TYPE_CHECKING:
+    from snapcapi.events.mapping import MappingConfig
+    from snapcapi.read.open import Source
+    from snapcapi.run.pipeline import Run, Sink
+    from snapcapi.send.client import AttemptLog, RetryWait
+    from snapcapi.settings import Settings
 
 __all__ = [
     "LEDGER_WAIT",
@@ -150,6 +149,14 @@ def start(
     and rejects files (when the block ends without an exception). `on_attempt` is told of each request
     sent, `on_retry` of each wait before a retry. Every SnapcapiError raised here, or in the block, leaves
     with the secrets redacted."""
+    from snapcapi.events.mapping import Mapper, parse_map_options
+    from snapcapi.events.prepare import ReadingOptions, plan_sources
+    from snapcapi.outputs.rejects import RejectsWriter
+    from snapcapi.outputs.reportfile import ReportWriter
+    from snapcapi.run.pipeline import Run, RunOptions
+    from snapcapi.send.ledger import Ledger
+    from snapcapi.wiring import Sending, check_fixed_assets, context, sender
+
     secrets: tuple[str, ...] = ()
     try:
         with ExitStack() as stack:
@@ -235,6 +242,9 @@ def _with_message(err: SnapcapiError, message: str) -> SnapcapiError:
 
 
 def _settings(request: Request) -> tuple[Settings, MappingConfig]:
+    from snapcapi.events.mapping import MappingConfig, load_mapping_file
+    from snapcapi.settings import resolve
+
     mapping = load_mapping_file(request.mapping) if request.mapping else MappingConfig()
     settings = resolve(
         request.flags, os.environ, env_file=request.env_file, mapping_settings=mapping.settings
@@ -262,6 +272,9 @@ def _sandbox(settings: Settings, stack: ExitStack) -> Settings:
 
 @contextmanager
 def _opened(file: Input, request: Request, number: int, sheet: str | None) -> Iterator[Source]:
+    from snapcapi.read.open import SourceSpec, open_source
+    from snapcapi.wiring import rows_source
+
     fmt = request.format.lower() if request.format else None
     if fmt is not None and fmt not in ("csv", "tsv", "jsonl", "parquet", "xlsx"):
         raise ConfigError(f"--format {request.format!r}: expected csv, tsv, jsonl, parquet or xlsx")

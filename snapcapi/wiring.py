@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from snapcapi.errors import ConfigError
@@ -16,11 +16,13 @@ from snapcapi.events.build import ASSET_HINTS, BuildContext
 from snapcapi.events.mapping import Mapper, MappingConfig
 from snapcapi.model import Row
 from snapcapi.read.open import Source
-from snapcapi.send.auth import OAuthToken, StaticToken, TokenSource
-from snapcapi.send.client import AttemptLog, RetryWait, SnapClient, make_http_client
-from snapcapi.send.delivery import Delivery
 from snapcapi.settings import Settings
 from snapcapi.spec import ActionSource, lookup_event_name
+
+if TYPE_CHECKING:  # sending is imported when a run sends (validate and start-up do without httpx)
+    from snapcapi.send.auth import TokenSource
+    from snapcapi.send.client import AttemptLog, RetryWait
+    from snapcapi.send.delivery import Delivery
 
 
 def context(settings: Settings, mapping: MappingConfig, *, assets_required: bool = True) -> BuildContext:
@@ -90,6 +92,8 @@ def _fields(mapper: Mapper, source: Source) -> set[str]:
 
 
 def _token_source(settings: Settings, http: Any) -> TokenSource:
+    from snapcapi.send.auth import OAuthToken, StaticToken
+
     if settings.access_token:
         return StaticToken(settings.access_token)
     return OAuthToken(  # check_credentials made sure all three are set
@@ -122,6 +126,9 @@ def sender(
     on_retry: Callable[[RetryWait], None] | None = None,
 ) -> Delivery:
     """The delivery of this run; setting `halt` stops its retries (and their waits) at once."""
+    from snapcapi.send.client import SnapClient, make_http_client
+    from snapcapi.send.delivery import Delivery
+
     http = make_http_client(
         timeout=sending.timeout, max_connections=max(4, sending.concurrency * 2), halted=halt.is_set
     )

@@ -6,15 +6,17 @@ is safe there: setting flags, `os.write`, `os.unlink`, `os.kill` and `os._exit`.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
-from snapcapi.run.pipeline import Run
+if TYPE_CHECKING:
+    from snapcapi.run.pipeline import Run
 
 
 @contextmanager
@@ -68,6 +70,9 @@ def stopping(
 def _end_children() -> None:
     """Kill this process's child processes (the workers building rows), which an immediate exit would
     leave running, waiting for work that never comes."""
+    multiprocessing = sys.modules.get("multiprocessing")
+    if multiprocessing is None:  # never imported: no worker was started (and no import in a handler)
+        return
     try:
         children = multiprocessing.active_children()
     except Exception:  # best effort, on the way out

@@ -20,7 +20,6 @@ worker is re-raised by `map` in the calling process, as if the chunk had been bu
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import signal
 import sys
@@ -28,15 +27,18 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from types import TracebackType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from snapcapi.events.build import BuildContext
 from snapcapi.events.mapping import Mapper
 from snapcapi.run import memory
 from snapcapi.run.chunks import BuildResult, Chunk, ChunkBuilder
 from snapcapi.run.records import Encoding
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 K = TypeVar("K")
 WATCH_SECONDS = 0.5  # how often a worker checks that the run that started it is still there
@@ -152,6 +154,10 @@ class ChunkPool:
     def _start(self) -> ProcessPoolExecutor:
         if self._executor is None:
             _quiet_resource_tracker()
+            # Imported when a second chunk turns up: a run of one chunk (and start-up) does without them.
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload([__name__])
             self._executor = ProcessPoolExecutor(
