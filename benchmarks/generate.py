@@ -15,6 +15,7 @@ import argparse
 import csv
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -119,8 +120,12 @@ _MARKETS: tuple[
 _MARKET_WEIGHTS = tuple(m[4] for m in _MARKETS)
 
 
-def rows(count: int, seed: int = 7, now: float | None = None) -> Iterator[tuple[str, ...]]:
-    """Yield `count` data rows (without the header), the same ones for the same seed and `now`."""
+def rows(
+    count: int, seed: int = 7, now: float | None = None, *, uuid_ids: bool = False
+) -> Iterator[tuple[str, ...]]:
+    """Yield `count` data rows (without the header), the same ones for the same seed and `now`; event ids
+    `evt-000000001`..., or random UUIDs (`uuid_ids`: what many exports have; the other values unchanged)."""
+    ids = random.Random(seed + 1)
     rng = random.Random(seed)
     now = time.time() if now is None else now
     for i in range(count):
@@ -136,7 +141,7 @@ def rows(count: int, seed: int = 7, now: float | None = None) -> Iterator[tuple[
         yield (
             rng.choice(("PURCHASE", "PURCHASE", "PURCHASE", "purchase", "Order Completed")),
             when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            f"evt-{i:09d}",
+            str(uuid.UUID(int=ids.getrandbits(128), version=4)) if uuid_ids else f"evt-{i:09d}",
             email,
             phone_of(i, rng),
             first if rng.random() < 0.8 else f" {first.upper()} ",
@@ -149,12 +154,14 @@ def rows(count: int, seed: int = 7, now: float | None = None) -> Iterator[tuple[
         )
 
 
-def generate(path: Path, count: int, seed: int = 7, now: float | None = None) -> Path:
-    """Write the header and `count` rows to `path` and return it."""
+def generate(
+    path: Path, count: int, seed: int = 7, now: float | None = None, *, uuid_ids: bool = False
+) -> Path:
+    """Write the header and `count` rows to `path` and return it (`uuid_ids` as for `rows`)."""
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
         writer.writerow(COLUMNS)
-        writer.writerows(rows(count, seed, now))
+        writer.writerows(rows(count, seed, now, uuid_ids=uuid_ids))
     return path
 
 
@@ -164,8 +171,9 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--uuid-ids", action="store_true", help="random UUIDs as event ids")
     args = parser.parse_args()
-    generate(args.out, args.rows, args.seed)
+    generate(args.out, args.rows, args.seed, uuid_ids=args.uuid_ids)
 
 
 if __name__ == "__main__":

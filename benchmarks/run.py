@@ -1,18 +1,20 @@
-"""The benchmark of issue 5: snapcapi against Snap's SDK and a minimal pipeline, and upload against validate.
+"""The benchmark of issues 5 and 16: snapcapi against Snap's SDK and a minimal pipeline, the cron path
+(`--report` and `--rejects`, the ledger on) against plain `validate`, and upload against validate.
 
-    python benchmarks/run.py --rows 1000000 --rows 10000000 --repeat 3 \
-        --peer-python benchmarks/.venv/bin/python
+    python benchmarks/run.py --rows 500000 --repeat 3 --peer-python benchmarks/.venv/bin/python
 
-For each size: generates the offline-purchases CSV (`generate.py`), starts the emulator as a real process on
-127.0.0.1 (`snapcapi mock-server --latency 0.05 --discard-events`), then runs, `--repeat` times and
-interleaved so that a noisy neighbour hurts them alike: Snap's SDK and the minimal pipeline
-(`peers.py`, on the first `--peer-rows` rows: their rate does not depend on the file's length),
-`snapcapi validate` and `snapcapi upload` (a fresh ledger each run), each as a process of its own.
-Prints the median rows per second and CPU time, and the ratios the issue asks for. Then runs `validate`
-and `upload` once more each to measure their peak memory (sampling it slows the run it samples), every
-0.1 s over the process and all its descendants (worker processes included): the sum of their PSS (each
-page shared between processes counted once, split between them) and, the cruder upper bound, the sum of
-their RSS (a shared page counted in every process that maps it).
+For each size: generates the offline-purchases CSV (`generate.py`), and the same file with UUIDs as event
+ids, starts the emulator as a real process on 127.0.0.1 (`snapcapi mock-server --latency 0.05
+--discard-events`), then runs, `--repeat` times and interleaved so that a noisy neighbour hurts them
+alike, each as a process of its own: Snap's SDK and the minimal pipeline (`peers.py`, on the first
+`--peer-rows` rows: their rate does not depend on the file's length); `snapcapi validate`; the cron path,
+`validate --report r.jsonl --rejects j.csv`; `upload` and `upload --report --rejects` (a fresh ledger each
+run); and both validates again on the UUID file. Prints the median rows per second and CPU time, and the
+ratios the issues ask for, each against its target. Then runs the cron paths once more each to measure
+their peak memory (sampling it slows the run it samples), every 0.1 s over the process and all its
+descendants (worker processes included): the sum of their PSS (each page shared between processes counted
+once, split between them) and, the cruder upper bound, the sum of their RSS (a shared page counted in every
+process that maps it).
 """
 
 from __future__ import annotations
@@ -41,7 +43,10 @@ PIXEL = "bench-pixel"
 # 0.1 s does not miss. The CPU time of a run's worker processes is their last sample, so up to 0.1 s of
 # each may go uncounted (the run's own process is counted exactly once it has ended).
 SAMPLE_SECONDS = 0.1
-TARGETS = {"sdk": 10.0, "minimal": 2.0, "upload": 0.9, "memory_mb": 150.0}
+TARGETS = {"sdk": 10.0, "minimal": 2.0, "upload": 0.9, "memory_mb": 150.0}  # issue 5
+# issue 16: the cron path against plain validate, the SDK and the minimal pipeline; upload's CPU a row
+# (with both outputs and the ledger) against validate's, at most.
+CRON_TARGETS = {"outputs": 0.9, "sdk": 8.0, "minimal": 2.5, "upload_cpu": 1.2}
 
 
 @dataclass
@@ -199,46 +204,100 @@ def start_emulator(latency: float) -> tuple[subprocess.Popen[str], str]:
     return process, line.rsplit(" ", 1)[-1].strip()
 
 
+# The runs of one size, in the order they are interleaved.
+NAMES = (
+    "sdk",
+    "minimal",
+    "validate",
+    "validate_cron",
+    "upload",
+    "upload_cron",
+    "validate_uuid",
+    "validate_cron_uuid",
+)
+MEMORY_NAMES = ("validate_cron", "upload_cron")
+
+
 def bench_size(args: argparse.Namespace, rows: int, workdir: Path) -> dict[str, Series]:
-    """Run every pipeline `args.repeat` times on a file of `rows` rows."""
+    """Run every pipeline `args.repeat` times on a file of `rows` rows (and its UUID twin)."""
     path = workdir / f"offline_purchases_{rows}.csv"
-    if not path.exists():
-        print(f"generating {path.name} ...", file=sys.stderr, flush=True)
-        generate(path, rows)
+    uuid_path = workdir / f"offline_purchases_{rows}_uuid.csv"
+    for target, uuid_ids in ((path, False), (uuid_path, True)):
+        if not target.exists():
+            print(f"generating {target.name} ...", file=sys.stderr, flush=True)
+            generate(target, rows, uuid_ids=uuid_ids)
     peer_rows = min(rows, args.peer_rows)
     snapcapi = [sys.executable, "-m", "snapcapi"]
     common = ["--conversion-type", "OFFLINE", "--pixel-id", PIXEL, "--json", "--quiet"]
     if args.workers:
         common += ["--workers", str(args.workers)]
-    series = {name: Series(name) for name in ("sdk", "minimal", "validate", "upload")}
+    series = {name: Series(name) for name in NAMES}
     emulator, url = start_emulator(args.latency)
-    validate = [*snapcapi, "validate", str(path), *common]
-    upload = [*snapcapi, "upload", str(path), *common, "--api-url", url, "--access-token", "bench"]
+    sending = ["--api-url", url, "--access-token", "bench"]
+    outputs = ["--report", str(workdir / "report.jsonl"), "--rejects", str(workdir / "rejects.csv")]
+    peers = [args.peer_python, str(HERE / "peers.py")]
+    argvs = {
+        "sdk": [*peers, "sdk", str(path), str(peer_rows)],
+        "minimal": [*peers, "minimal", str(path), str(peer_rows)],
+        "validate": [*snapcapi, "validate", str(path), *common],
+        "validate_cron": [*snapcapi, "validate", str(path), *common, *outputs],
+        "upload": [*snapcapi, "upload", str(path), *common, *sending],
+        "upload_cron": [*snapcapi, "upload", str(path), *common, *sending, *outputs],
+        "validate_uuid": [*snapcapi, "validate", str(uuid_path), *common],
+        "validate_cron_uuid": [*snapcapi, "validate", str(uuid_path), *common, *outputs],
+    }
 
-    def run_snapcapi(name: str, memory: bool) -> Run:
-        if name == "validate":
-            run = measure(validate, rows, memory=memory)
-        else:
+    def run_one(name: str, memory: bool) -> Run:
+        argv = argvs[name]
+        if name in ("sdk", "minimal"):
+            return measure(argv, peer_rows)
+        if name.startswith("upload"):
             with tempfile.TemporaryDirectory() as state:  # a fresh ledger each run
-                run = measure([*upload, "--state-dir", state], rows, other=emulator.pid, memory=memory)
-        _check(run, "valid" if name == "validate" else "sent", rows)
+                run = measure([*argv, "--state-dir", state], rows, other=emulator.pid, memory=memory)
+            _check(run, "sent", rows)
+        else:
+            run = measure(argv, rows, memory=memory)
+            _check(run, "valid", rows)
+        if "--report" in argv:
+            _check_report(workdir / "report.jsonl", rows)
         return run
 
     try:
         for attempt in range(args.repeat):
             print(f"{rows:,} rows: run {attempt + 1} of {args.repeat}", file=sys.stderr, flush=True)
-            peers = [args.peer_python, str(HERE / "peers.py")]
-            series["sdk"].runs.append(measure([*peers, "sdk", str(path), str(peer_rows)], peer_rows))
-            series["minimal"].runs.append(measure([*peers, "minimal", str(path), str(peer_rows)], peer_rows))
-            for name in ("validate", "upload"):
-                series[name].runs.append(run_snapcapi(name, memory=False))
+            for name in NAMES:
+                series[name].runs.append(run_one(name, memory=False))
         print(f"{rows:,} rows: memory", file=sys.stderr, flush=True)
-        for name in ("validate", "upload"):
-            series[name].memory.append(run_snapcapi(name, memory=True))
+        for name in MEMORY_NAMES:
+            series[name].memory.append(run_one(name, memory=True))
     finally:
         emulator.terminate()
         emulator.wait(10)
     return series
+
+
+def _check_report(path: Path, rows: int) -> None:
+    """The report the run wrote has a record per row (its size tells nothing of its speed otherwise)."""
+    with path.open("rb") as report:
+        lines = sum(1 for _ in report)
+    if lines != rows:
+        raise RuntimeError(f"{path} has {lines} records, not {rows}")
+    path.unlink()
+
+
+LABELS = {
+    "validate": "snapcapi validate",
+    "validate_cron": "validate --report --rejects",
+    "upload": "snapcapi upload (ledger on)",
+    "upload_cron": "upload --report --rejects (ledger on)",
+    "validate_uuid": "validate, UUID event ids",
+    "validate_cron_uuid": "validate --report --rejects, UUID event ids",
+}
+
+
+def _verdict(value: float, target: float, *, at_most: bool = False) -> str:
+    met = value <= target if at_most else value >= target
+    return f"(target {'<=' if at_most else '>='} {target:g}: {'met' if met else 'NOT met'})"
 
 
 def report(rows: int, series: dict[str, Series], args: argparse.Namespace) -> list[str]:
@@ -247,44 +306,57 @@ def report(rows: int, series: dict[str, Series], args: argparse.Namespace) -> li
     labels = {
         "sdk": f"Snap's SDK, first {peer_rows:,} rows",
         "minimal": f"minimal (csv+phonenumbers+sha256+json), first {peer_rows:,}",
-        "validate": "snapcapi validate",
-        "upload": f"snapcapi upload, emulator answers after {args.latency * 1000:.0f} ms",
+        **LABELS,
     }
-    lines = [f"== {rows:,} rows, {args.repeat} runs each, medians; {os.cpu_count()} CPUs"]
+    lines = [
+        f"== {rows:,} rows, {args.repeat} runs each, medians; {os.cpu_count()} CPUs;"
+        f" uploads to the emulator answering after {args.latency * 1000:.0f} ms"
+    ]
     lines.append(
         f"{'pipeline':<58} {'rows/s':>8} {'CPU us/row':>10} {'PSS MB':>6} {'RSS MB':>6}  runs (rows/s)"
     )
     for name, item in series.items():
-        snapcapi = name in ("validate", "upload")
-        memory = f"{item.peak_mb:6.0f} {item.peak_rss_mb:6.0f}" if snapcapi else f"{'':>6} {'':>6}"
+        measured = bool(item.memory)
+        memory = f"{item.peak_mb:6.0f} {item.peak_rss_mb:6.0f}" if measured else f"{'':>6} {'':>6}"
         runs = ", ".join(f"{run.rate:,.0f}" for run in item.runs)
         lines.append(f"{labels[name]:<58} {item.rate:>8,.0f} {item.cpu_per_row:>10.1f} {memory}  {runs}")
-    validate, upload = series["validate"], series["upload"]
-    ratios = (
-        ("validate / SDK", validate.rate / series["sdk"].rate, TARGETS["sdk"]),
-        ("validate / minimal", validate.rate / series["minimal"].rate, TARGETS["minimal"]),
+    sdk, minimal = series["sdk"], series["minimal"]
+    validate, cron, upload = series["validate"], series["validate_cron"], series["upload"]
+    upload_cron, cron_uuid = series["upload_cron"], series["validate_cron_uuid"]
+    cpu_ratio = upload_cron.cpu_per_row / validate.cpu_per_row
+    cron_lines = [
+        ("cron / validate", cron.rate / validate.rate, CRON_TARGETS["outputs"], False),
+        ("cron / SDK", cron.rate / sdk.rate, CRON_TARGETS["sdk"], False),
+        ("cron / minimal", cron.rate / minimal.rate, CRON_TARGETS["minimal"], False),
+        ("cron UUID / SDK", cron_uuid.rate / sdk.rate, CRON_TARGETS["sdk"], False),
+        ("cron UUID / minimal", cron_uuid.rate / minimal.rate, CRON_TARGETS["minimal"], False),
+        ("upload cron CPU/row / validate", cpu_ratio, CRON_TARGETS["upload_cpu"], True),
+    ]
+    lines.append("issue 16, the cron path:")
+    for label, value, target, at_most in cron_lines:
+        lines.append(f"  {label:<32} {value:6.2f}x   {_verdict(value, target, at_most=at_most)}")
+    lines.append(
+        f"  upload cron CPU/row / validate cron CPU/row {upload_cron.cpu_per_row / cron.cpu_per_row:.2f}x;"
+        f" UUID ids cost the cron path {cron.rate / cron_uuid.rate - 1:+.0%} time"
+        f" (plain validate {validate.rate / series['validate_uuid'].rate - 1:+.0%})"
+    )
+    lines.append("issue 5:")
+    for label, value, target in (
+        ("validate / SDK", validate.rate / sdk.rate, TARGETS["sdk"]),
+        ("validate / minimal", validate.rate / minimal.rate, TARGETS["minimal"]),
         ("upload / validate", upload.rate / validate.rate, TARGETS["upload"]),
-    )
-    for label, value, target in ratios:
-        verdict = "met" if value >= target else "NOT met"
-        lines.append(f"{label:<20} {value:6.2f}x   (target >= {target:g}: {verdict})")
-    emulator_cpu = statistics.median(run.cpu_other for run in upload.runs)
-    upload_seconds = statistics.median(run.seconds for run in upload.runs)
+    ):
+        lines.append(f"  {label:<32} {value:6.2f}x   {_verdict(value, target)}")
+    emulator_cpu = statistics.median(run.cpu_other for run in upload_cron.runs)
+    upload_seconds = statistics.median(run.seconds for run in upload_cron.runs)
     lines.append(
-        f"emulator CPU during an upload: {emulator_cpu:.1f} s in {upload_seconds:.1f} s"
-        f" ({emulator_cpu / rows * 1e6:.1f} us/row, on the same 2 CPUs)"
+        f"emulator CPU during an upload --report --rejects: {emulator_cpu:.1f} s in {upload_seconds:.1f} s"
+        f" ({emulator_cpu / rows * 1e6:.1f} us/row, on the same CPUs)"
     )
-    lines.append(
-        f"CPU per row, snapcapi validate vs SDK: {series['sdk'].cpu_per_row / validate.cpu_per_row:.1f}x"
-        f" less; vs minimal: {series['minimal'].cpu_per_row / validate.cpu_per_row:.2f}x"
-    )
-    peak = max(validate.peak_mb, upload.peak_mb)
-    rss = max(validate.peak_rss_mb, upload.peak_rss_mb)
-    verdict = "met" if peak < TARGETS["memory_mb"] else "NOT met"
-    lines.append(
-        f"peak memory, all snapcapi processes: {peak:.0f} MB PSS (target < 150 MB: {verdict}),"
-        f" {rss:.0f} MB summed RSS"
-    )
+    peak = max(series[name].peak_mb for name in MEMORY_NAMES)
+    rss = max(series[name].peak_rss_mb for name in MEMORY_NAMES)
+    verdict = _verdict(peak, TARGETS["memory_mb"], at_most=True)
+    lines.append(f"peak memory, all snapcapi processes: {peak:.0f} MB PSS {verdict}, {rss:.0f} MB summed RSS")
     return lines
 
 
@@ -299,7 +371,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--dir", type=Path, default=None, help="where the generated files go (kept)")
     args = parser.parse_args()
-    sizes = args.rows or [1_000_000]
+    sizes = args.rows or [500_000]
     with tempfile.TemporaryDirectory() as scratch:
         workdir = args.dir or Path(scratch)
         workdir.mkdir(parents=True, exist_ok=True)
@@ -308,8 +380,8 @@ def main() -> None:
         for rows in sizes:
             series = bench_size(args, rows, workdir)
             lines += report(rows, series, args)
-            peaks.append((rows, max(series["validate"].peak_mb, series["upload"].peak_mb)))
-            print("\n".join(lines[-10:]), file=sys.stderr, flush=True)
+            peaks.append((rows, max(series[name].peak_mb for name in MEMORY_NAMES)))
+            print("\n".join(lines), file=sys.stderr, flush=True)
     if len(peaks) > 1:
         (small, low), (large, high) = peaks[0], peaks[-1]
         lines.append(f"memory growth: {large / small:g}x the rows, {high / low:.2f}x the peak memory")
