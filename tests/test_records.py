@@ -47,7 +47,7 @@ def reference_record(outcome: RowOutcome) -> dict[str, Any]:
         "status": outcome.status.value,
         "event_name": outcome.event_name,
         "event_id": outcome.event_id,
-        "asset_id": outcome.asset_id,
+        "asset_id": outcome.asset_id or None,  # "": validated without an asset id
         "errors": [str(p) for p in outcome.errors],
         "warnings": [str(p) for p in outcome.warnings],
     }
