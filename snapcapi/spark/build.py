@@ -69,7 +69,7 @@ class BuildTask:
         ]
         if not names:  # nothing mapped: every row is empty, and invalid
             rows = [Row(SOURCE, i, {}) for i in range(batch.num_rows)]
-        built, _ = builder.build(Chunk(SOURCE, names, plan, rows, readings=self.readings))
+        built, _, _ = builder.build(Chunk(SOURCE, names, plan, rows, readings=self.readings))
         row_ids = batch.column(ROW).to_pylist()
         buckets: list[int] = []
         valid: list[bool] = []
