@@ -4,11 +4,13 @@ progress line and with `--verbose`, so that an unreachable API is never retried 
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 
-from snapcapi.send.client import AttemptLog, RetryWait
+if TYPE_CHECKING:  # types only: the CLI's start-up does without httpx until a run sends
+    from snapcapi.send.client import AttemptLog, RetryWait
 
 
 class Requests:
