@@ -26,7 +26,7 @@ def test_a_gzip_file_is_measured_in_compressed_bytes(tmp_path: Path) -> None:
     """Its size is the file's on disk; once read to the end, that many bytes were read."""
     path = write_gzip(tmp_path / "rows.csv.gz", 5000)
     with open_source(SourceSpec(str(path))) as source:
-        assert source.size == path.stat().st_size
+        assert source.position.size == path.stat().st_size
         started, total = input_bytes([source])
         assert total == path.stat().st_size
         assert 0 < started <= total  # the header and a sample are read on opening
@@ -38,7 +38,7 @@ def test_standard_input_has_no_size(tmp_path: Path) -> None:
     """A stream's size is unknown: no total, so no bar and no time left, only the counts."""
     stdin = io.BytesIO(b"event_name,email\nSIGN_UP,a@example.com\n")
     with open_source(SourceSpec("-"), stdin=stdin) as source:
-        assert source.size is None
+        assert source.position.size is None
         assert input_bytes([source]) == (0, None)
 
 
@@ -56,7 +56,7 @@ def test_the_line_shows_rate_counts_and_bytes(tmp_path: Path) -> None:
         line.update()
         task = bar.tasks[0]
         assert task.total == path.stat().st_size
-        assert task.completed == source.bytes_read()
+        assert task.completed == source.position.bytes_read()
         assert task.description == "3,000 rows, 1,500 rows/s: 2,990 sent, 10 invalid"
         report.count_rows(Status.SENT, "SIGN_UP", 1000)
         now[0] = 102.05  # within a tenth of a second of the last redraw: not redrawn

@@ -40,7 +40,7 @@ def input_bytes(sources: Sequence[Source]) -> tuple[int, int | None]:
     done, total = 0, 0
     known = True
     for source in sources:
-        read, size = source.bytes_read(), source.size
+        read, size = source.position.bytes_read(), source.position.size
         done += read
         if size is None:
             known = False

@@ -6,12 +6,15 @@ Layout.records(block) / .rows(block)            parse a block: the same rows `So
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 import re
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
 
 from snapcapi.errors import InputError
 from snapcapi.model import Row
@@ -168,3 +171,25 @@ class Splitter:
 
 # What the csv parser reads as a blank line: no record.
 _LINE_ENDS: Final = frozenset({"\n", "\r\n", "\r"})
+
+
+class FilePosition:
+    """How much of an input file was read: its `size` in bytes (None when unknown: standard input, a pipe)
+    and `bytes_read()`, for a progress line. A gzip file counts in compressed bytes: the file's own."""
+
+    def __init__(self, file: BinaryIO | None) -> None:
+        self._file = file
+        self.size: int | None = None
+        if file is not None:
+            with contextlib.suppress(OSError, ValueError):
+                info = os.fstat(file.fileno())
+                self.size = info.st_size if stat.S_ISREG(info.st_mode) else None
+
+    def bytes_read(self) -> int:
+        """Bytes of the file read so far; 0 when unknown."""
+        if self._file is None:
+            return 0
+        try:
+            return self._file.tell()
+        except (OSError, ValueError):  # closed once read to the end
+            return self.size or 0

@@ -26,12 +26,9 @@ Decisions:
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import io
 import itertools
-import os
-import stat
 import sys
 import zipfile
 from collections.abc import Callable, Iterator
@@ -41,7 +38,7 @@ from typing import BinaryIO, Final, Protocol
 
 from snapcapi.errors import ConfigError, InputError
 from snapcapi.model import Row
-from snapcapi.read.blocks import Block, Feed, Layout, Splitter
+from snapcapi.read.blocks import Block, Feed, FilePosition, Layout, Splitter
 from snapcapi.read.csv import csv_lines, csv_reader, csv_rows, read_header, widen_field_limit
 from snapcapi.read.jsonl import jsonl_rows
 from snapcapi.read.lines import STREAM_ERRORS, LineState, describe
@@ -102,18 +99,10 @@ class Source:
         bom: bool = False,
         preamble: list[str] | None = None,
         sample: list[Row] | None = None,
-        file: BinaryIO | None = None,
     ) -> None:
-        """`file`: the file as opened (compressed, for gzip), for `size` and `bytes_read`."""
         self.name = name  # as shown to users: the path as given, or "<stdin>"
         self.bom = bom  # the text started with a UTF-8 BOM (written back in the rejects file)
-        self._file = file
-        # The file's size in bytes, for progress; None when unknown (standard input, a pipe).
-        self.size: int | None = None
-        if file is not None:
-            with contextlib.suppress(OSError, ValueError):
-                info = os.fstat(file.fileno())
-                self.size = info.st_size if stat.S_ISREG(info.st_mode) else None
+        self.position = FilePosition(None)  # its size and what of it was read (progress); set on opening
         self.format = format
         self.delimiter = delimiter
         self.columns = columns
@@ -129,15 +118,6 @@ class Source:
         self._stack = stack
         self._splitter = splitter
         self._started = False
-
-    def bytes_read(self) -> int:
-        """Bytes of the file read so far (of `size`; compressed bytes for gzip); 0 when unknown."""
-        if self._file is None:
-            return 0
-        try:
-            return self._file.tell()
-        except (OSError, ValueError):  # closed once read to the end
-            return self.size or 0
 
     def rows(self) -> Iterator[Row]:
         """Return the rows, read lazily. Iterate them once.
@@ -267,18 +247,8 @@ def open_source(
         first: list[Row] = []
         if columns is not None and delimiter is not None:
             first = sample_rows(name, sample, delimiter, columns, len(sample) >= _SAMPLE_BYTES)
-        source = Source(
-            name,
-            fmt,
-            delimiter,
-            columns,
-            records,
-            stack,
-            splitter,
-            bom=bom,
-            sample=first,
-            file=None if spec.path == "-" else file,
-        )
+        source = Source(name, fmt, delimiter, columns, records, stack, splitter, bom=bom, sample=first)
+        source.position = FilePosition(None if spec.path == "-" else file)
         source.preamble = preamble if columns is not None else []
         source.warnings = tail.warnings if stream is tail else []
         return source
