@@ -47,7 +47,7 @@ def test_help_loads_no_pipeline_normalizers_or_sending(tmp_path: Path) -> None:
     assert "snapcapi.cli.app" in loaded
     unwanted = {
         "snapcapi.run.pipeline", "snapcapi.events.build", "snapcapi.events.identifiers", "snapcapi.read.open",
-        "phonenumbers", "httpx", "sqlite3", "multiprocessing", "snapcapi.emulator",
+        "phonenumbers", "httpx", "multiprocessing", "snapcapi.emulator",
     }  # fmt: skip
     assert loaded & unwanted == set()
 
