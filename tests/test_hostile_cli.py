@@ -97,6 +97,26 @@ def test_a_readable_hostile_file_gives_each_bad_row_its_file_and_line(
     assert re.search(rf"^{rows}: ", result.stderr, re.MULTILINE)
 
 
+def test_a_stray_quote_costs_one_row_and_every_line_keeps_a_status(invoke: Invoke, tmp_path: Path) -> None:
+    """Issue 18: a 20,002-line CSV with an unclosed quote on line 2 was `1 row: 1 refused`. Now line 2 is
+    the one refused row (in the rejects file, to fix), and the 20,000 lines after it are valid rows."""
+    path = tmp_path / "events.csv"
+    with path.open("w") as out:
+        out.write("event_id,event_name,event_time,email\n")
+        out.write('e2,PURCHASE,now-2h,"stray@example.com\n')
+        out.writelines(f"e{i},SIGN_UP,now-2h,user{i}@example.com\n" for i in range(3, 20_003))
+    rejects = tmp_path / "rejects.csv"
+    result = invoke(*VALIDATE, str(path), "--conversion-type", "OFFLINE", "--rejects", str(rejects), "--json")
+    assert crashed(result) is None
+    assert result.exit_code == 1, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["rows"], summary["valid"], summary["invalid"]) == (20_001, 20_000, 1)
+    rejected = rejects.read_text().splitlines()
+    assert len(rejected) == 2  # the header, and line 2
+    assert "line 2: a quoted field opened on this line never closes" in rejected[1]
+    assert "lines 3-20002 read as rows of their own" in rejected[1]
+
+
 def test_the_corpus_has_files_of_every_outcome() -> None:
     """The tables name files of the corpus, and it has files of each outcome: exit 0, 1 and 2."""
     assert set(UNREADABLE) <= set(CORPUS)

@@ -154,3 +154,24 @@ def test_line_ends_mixed_and_blank_lines_read_the_same(ends: list[bytes]) -> Non
     for max_chars in (5, 40, 1 << 20):
         expected, got, _ = both_ways(data * 3, max_records=4, max_chars=max_chars)
         assert got == expected
+
+
+def test_a_stray_quote_reads_the_same_in_pieces_and_blocks_resume_after_it() -> None:
+    """The lines of a stray quote's record are read again here; the plain lines after them are blocks."""
+    lines = [b"%d,row %d" % (i, i) for i in range(2, 3000)]
+    lines[0] = b'2,"stray'
+    lines[48] = b'50,"quoted, with a comma"'
+    data = b"a,b\n" + b"\n".join(lines) + b"\n"
+    expected, got, blocks = both_ways(data, max_records=100, max_chars=1 << 20)
+    assert got == expected
+    assert [row.line for row in got] == list(range(2, 3000))
+    assert [row.line for row in got if row.error] == [2]
+    assert blocks >= 29  # lines 51-2999, in blocks of 100
+
+
+def test_limit_stops_in_the_middle_of_lines_read_again() -> None:
+    data = b'a,b\n1,"stray\n' + b"".join(b"%d,x\n" % i for i in range(3, 12))
+    for limit in range(0, 12):
+        expected, got, _ = both_ways(data, limit=limit, max_records=4)
+        assert got == expected
+        assert len(got) == min(limit, 10)

@@ -101,7 +101,13 @@ HOSTILE_ROWS: dict[str, list[tuple[int, str | None]]] = {
     ],
     "unbalanced_quote.csv": [
         (2, None),
-        (3, "line 3: a quoted field never closes (an unbalanced quote?); lines 3-5 skipped"),
+        (
+            3,
+            "line 3: a quoted field opened on this line never closes (an unbalanced quote?);"
+            " lines 4-5 read as rows of their own",
+        ),
+        (4, None),
+        (5, None),
     ],
 }
 
@@ -329,7 +335,10 @@ def test_jsonl_invalid_utf8_is_a_row_error(tmp_path: Path) -> None:
     [
         (b"a,a\n1,2\n", "the header repeats column names: a"),
         (b",b\n1,2\n", "header column 1 has no name"),
-        (b'"a,b\n1,2\n', "the header row cannot be read: line 1: a quoted field never closes"),
+        (
+            b'"a,b\n1,2\n',
+            "the header row cannot be read: line 1: a quoted field opened on this line never closes",
+        ),
         (
             b"\xe9v\xe9nement,b\n",
             "the header row cannot be read: line 1: not valid UTF-8 (byte 0xe9 at column 1)",
@@ -402,20 +411,83 @@ def test_overlong_line_keeps_the_record_boundaries(
     assert rows[-1].data == {"a": "3", "b": "4"}
 
 
-def test_unbalanced_quote_is_cut_at_the_record_limit_and_reading_resumes(tmp_path: Path) -> None:
-    """A quote that never closes eats at most one record's worth of lines, then reading goes on.
+def test_a_quote_still_open_at_the_record_limit_costs_its_own_line_only(tmp_path: Path) -> None:
+    """A quote that never closes is cut at the record limit, and the lines it ran over are read again.
 
     Line 2 (8 characters) and ten 6-character lines pass 64 characters on line 12.
     """
     lines = b"".join(b"%d,row\n" % i for i in range(3, 40))
     _, rows = read_all(write(tmp_path, "a.csv", b'a,b\n1,"open\n' + lines), cap=64)
-    first = rows[0]
-    assert (first.line, first.error) == (
-        2,
-        "line 12: a quoted field is still open after 64 characters (an unbalanced quote?);"
-        " the record was skipped up to here",
-    )
-    assert outline(rows[1:]) == [(n, None) for n in range(13, 40)]
+    assert outline(rows) == [
+        (
+            2,
+            "line 2: a quoted field opened on this line is still open on line 12, after 64 characters"
+            " (an unbalanced quote?); lines 3-12 read as rows of their own",
+        ),
+        *((n, None) for n in range(3, 40)),
+    ]
+    assert rows[-1].data == {"a": "39", "b": "row"}
+
+
+def test_a_stray_quote_that_never_closes_leaves_every_later_line_a_row(tmp_path: Path) -> None:
+    """Issue 18: an unclosed quote on line 2 of a 20,002-line file used to make it `2 rows`."""
+    lines = b"".join(b"%d,row %d\n" % (i, i) for i in range(3, 20_003))
+    _, rows = read_all(write(tmp_path, "a.csv", b'a,b\n2,"stray\n' + lines))
+    assert len(rows) == 20_001
+    assert outline(rows[:1]) == [
+        (
+            2,
+            "line 2: a quoted field opened on this line never closes (an unbalanced quote?);"
+            " lines 3-20002 read as rows of their own",
+        )
+    ]
+    assert outline(rows[1:]) == [(n, None) for n in range(3, 20_003)]
+    assert rows[1].data == {"a": "3", "b": "row 3"}
+
+
+def test_a_stray_quote_found_at_the_next_quoted_field_costs_its_own_line_only(tmp_path: Path) -> None:
+    """A stray quote is usually found where the next quoted field starts (its opening quote reads as a
+    closing one, followed by text): the lines between, that one included, are rows again."""
+    data = b'a,b\n1,"stray\n2,plain\n3,plain\n4,"quoted, with a comma"\n5,plain\n'
+    _, rows = read_all(write(tmp_path, "a.csv", data))
+    assert outline(rows) == [
+        (
+            2,
+            "line 2: a quoted field opened on this line closes on line 5 with text after the quote"
+            " (an unbalanced quote?); lines 3-5 read as rows of their own",
+        ),
+        (3, None),
+        (4, None),
+        (5, None),
+        (6, None),
+    ]
+    assert rows[3].data == {"a": "4", "b": "quoted, with a comma"}
+
+
+def test_lines_read_again_are_checked_again(tmp_path: Path) -> None:
+    """A line read again after a stray quote gets the errors of its own: an overlong line (skipped when
+    first read) and a ragged one are each an error row, in their place."""
+    data = b'a,b\n1,"open\n3,row\n4,' + b"x" * 100 + b"\n5,too,wide\n6,row\n"
+    _, rows = read_all(write(tmp_path, "a.csv", data), cap=64)
+    assert outline(rows) == [
+        (
+            2,
+            "line 2: a quoted field opened on this line never closes (an unbalanced quote?);"
+            " lines 3-6 read as rows of their own",
+        ),
+        (3, None),
+        (4, "line 4: longer than 64 characters; the record was skipped"),
+        (5, "line 5: 3 fields, but the header has 2 columns"),
+        (6, None),
+    ]
+
+
+def test_a_quoted_field_over_several_lines_is_still_one_record(tmp_path: Path) -> None:
+    """Reading lines again is only for a record that fails: a field with line breaks in it stays whole."""
+    data = b'a,b\n1,"first\nsecond, with a comma\nthird"\n5,row\n'
+    _, rows = read_all(write(tmp_path, "a.csv", data))
+    assert outline(rows) == [(2, None), (5, None)]
+    assert rows[0].data == {"a": "1", "b": "first\nsecond, with a comma\nthird"}
 
 
 def test_jsonl_line_over_the_limit_is_a_row_error_and_reading_continues(tmp_path: Path) -> None:

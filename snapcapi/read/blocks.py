@@ -158,9 +158,11 @@ class Splitter:
                 lines, chars, count = [], 0, 0
                 feed.back = line  # the parser here reads the record this line starts
                 row = next(records, None)
-                if row is not None:
+                while row is not None:
                     left -= 1
                     yield row
+                    # A stray quote's lines, to read again (`csv_rows`): the parser here reads them.
+                    row = next(records, None) if state.replay and left > 0 else None
         except STREAM_ERRORS as error:
             if count:
                 yield Block(start, "".join(lines), count)

@@ -65,28 +65,52 @@ def csv_lines(readline: Callable[[int], str], state: LineState, cap: int) -> Ite
     """Yield the physical lines for the csv parser, counting them and checking each one's bytes.
 
     A problem is noted in `state` instead of raised, and the line is still fed (or replaced by one with the
-    same effect on quoting), so that the parser keeps the record boundaries right.
+    same effect on quoting), so that the parser keeps the record boundaries right. The current record's
+    lines are kept in `state.held`, and the lines `csv_rows` puts in `state.replay` are fed before the
+    file's next one: it reads a record's lines again when it turns out to be no record (a stray quote).
+    A quoted field still open at the end of the file, or past `cap`, is closed here, so that the parser
+    ends the record, and `state.unclosed` says how it went wrong.
     """
-    while line := readline(cap):
+    held, replay = state.held, state.replay
+    while True:
+        if replay:
+            line = replay.pop()
+            skipped = line in _SKIPPED  # an overlong line, skipped when first read: skipped again
+        else:
+            line = readline(cap)
+            if not line:
+                if not held:
+                    return
+                # The parser asked for more of a record: a quoted field is open at the end of the file.
+                state.unclosed = "never closes"
+                yield '"\n'
+                continue
+            skipped = len(line) >= cap and line[-1] != "\n"
+            if skipped:
+                # An odd number of quotes opened or closed a quoted field: feed one quote to do the same.
+                line = _SKIPPED_ODD if skip_rest_of_line(readline, line, cap) % 2 else _SKIPPED_EVEN
         state.lines += 1
-        if len(line) >= cap and line[-1] != "\n":
-            quotes = skip_rest_of_line(readline, line, cap)
+        held.append(line)
+        if skipped:
             if state.problem is None:
                 state.problem = f"line {state.lines}: longer than {size_text(cap)}; the record was skipped"
-            # An odd number of quotes opened or closed a quoted field: feed one quote to do the same.
-            line = '"\n' if quotes % 2 else "\n"
+            line = line[:-1]  # '"\n' or '\n'
         elif (not line.isascii() or "\0" in line) and state.problem is None:
             state.problem = line_problem(line, state.lines)
         state.record += len(line)
         if state.record > cap:
-            # Only a quoted field spans lines: this one never closed. Close it, and resync at the next line.
-            if state.problem is None:
-                state.problem = (
-                    f"line {state.lines}: a quoted field is still open after {size_text(cap)}"
-                    " (an unbalanced quote?); the record was skipped up to here"
-                )
+            # Only a quoted field spans lines: this one never closed. Close it, so that the record ends.
+            if state.unclosed is None:
+                state.unclosed = f"is still open on line {state.lines}, after {size_text(cap)}"
             line = '"\n'
         yield line
+
+
+# What `state.held` keeps of an overlong line, for when it is read again: whether its quotes opened or
+# closed a quoted field, and a line end more than any physical line has (so that none is mistaken for one).
+_SKIPPED_ODD = '"\n\n'
+_SKIPPED_EVEN = "\n\n"
+_SKIPPED = (_SKIPPED_ODD, _SKIPPED_EVEN)
 
 
 def read_header(
@@ -101,7 +125,7 @@ def read_header(
     """
     skipped = 0
     while True:
-        state.record = 0
+        _next_record(state)
         start = state.lines + 1
         try:
             fields = next(reader)
@@ -112,6 +136,9 @@ def read_header(
             raise InputError(f"{name}: the header row cannot be read: {detail}") from None
         except STREAM_ERRORS as error:
             raise InputError(f"{name}: {describe(error)}") from None
+        if state.unclosed is not None:
+            detail = _unclosed(start, state.unclosed)
+            raise InputError(f"{name}: the header row cannot be read: {detail}")
         if state.problem is not None:
             hint = "; is it UTF-16 or binary? save it as UTF-8 text" if "NUL" in state.problem else ""
             raise InputError(f"{name}: the header row cannot be read: {state.problem}{hint}")
@@ -122,7 +149,7 @@ def read_header(
             continue
         if fields:
             break
-    state.record = 0
+    _next_record(state)
     empty = [str(i) for i, column in enumerate(fields, 1) if not column.strip()]
     if len(empty) == 1:
         raise InputError(f"{name}: header column {empty[0]} has no name")
@@ -173,29 +200,78 @@ def _number_repeats(fields: list[str]) -> list[str]:
 def csv_rows(
     name: str, reader: Iterator[list[str]], state: LineState, columns: list[str]
 ) -> Generator[Row, None, None]:
+    """The records after the header as `Row`s; a record that cannot be read is an error row.
+
+    A record that ends in an error after its first line (a quote that never closes, that closes with text
+    after it, or that runs past the record limit) is no record but a stray quote: its first line is an
+    error row, and the lines after it are read again as records of their own. So every line gets a status.
+    """
     width = len(columns)
+    _next_record(state)
+    forget_lines = state.held.clear  # with `state.record = 0`, what a record read well needs to end
     start = state.lines + 1  # the line the next record starts on
     try:
         while True:
             try:
                 for fields in reader:
-                    if state.problem is not None:
-                        yield Row(name, start, {}, state.problem)
-                        state.problem = None
+                    if state.problem is not None or state.unclosed is not None:
+                        error = state.problem if state.unclosed is None else _read_again(state, start)
+                        _next_record(state)
+                        yield Row(name, start, {}, error)
                     elif len(fields) == width:
                         yield Row(name, start, dict(zip(columns, fields, strict=False)))  # length checked
                     elif fields:  # [] is a blank line
                         yield Row(name, start, {}, width_message(start, len(fields), width))
                     state.record = 0
+                    forget_lines()
                     start = state.lines + 1
                 return
             except csv.Error as error:
-                yield Row(name, start, {}, state.problem or _csv_message(error, start, state.lines))
-                state.problem = None
-                state.record = 0
+                if len(state.held) > 1:
+                    state.unclosed = _how(error, state.lines)
+                    message = _read_again(state, start)
+                else:
+                    message = state.problem or _csv_message(error, start, state.lines)
+                _next_record(state)
+                yield Row(name, start, {}, message)
                 start = state.lines + 1
     except STREAM_ERRORS as error:
         raise InputError(f"{name}: {describe(error)} after line {start - 1}") from None
+
+
+def _next_record(state: LineState) -> None:
+    state.record = 0
+    state.problem = None
+    state.unclosed = None
+    state.held.clear()
+
+
+def _read_again(state: LineState, start: int) -> str:
+    """Put the lines of the record starting on line `start`, after its first, to be read again; return the
+    error of its first line, which says how its quoted field went wrong (`state.unclosed`)."""
+    assert state.unclosed is not None
+    again = state.held[1:]
+    end = start + len(again)
+    state.replay.extend(reversed(again))
+    state.lines = start
+    return _unclosed(start, state.unclosed, end if again else None)
+
+
+def _unclosed(start: int, how: str, end: int | None = None) -> str:
+    """Say that line `start`'s quoted field went wrong `how`, and that lines up to `end` are read again."""
+    text = f"line {start}: a quoted field opened on this line {how} (an unbalanced quote?)"
+    if end is None:
+        return text
+    again = f"line {end}" if end == start + 1 else f"lines {start + 1}-{end}"
+    return f"{text}; {again} read as rows of their own"
+
+
+def _how(error: csv.Error, line: int) -> str:
+    """How a record's quoted field went wrong, as `csv.reader` said it on line `line`."""
+    text = str(error)
+    if text.endswith("expected after '\"'"):
+        return f"closes on line {line} with text after the quote"
+    return f"goes wrong on line {line} ({text})"
 
 
 def width_message(line: int, fields: int, width: int) -> str:
@@ -204,10 +280,6 @@ def width_message(line: int, fields: int, width: int) -> str:
 
 def _csv_message(error: csv.Error, start: int, line: int) -> str:
     text = str(error)
-    if text == "unexpected end of data":
-        return (
-            f"line {start}: a quoted field never closes (an unbalanced quote?); lines {start}-{line} skipped"
-        )
     if text.endswith("expected after '\"'"):
         return f"line {line}: text after a closing quote; quote the whole field, doubling quotes inside it"
     if text.startswith("field larger than field limit"):

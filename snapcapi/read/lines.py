@@ -31,14 +31,22 @@ def describe(error: BaseException) -> str:
 
 class LineState:
     """What the line feeder tells the record loop: lines read so far, the current record's size and the
-    first problem found in its lines."""
+    first problem found in its lines.
 
-    __slots__ = ("lines", "problem", "record")
+    For a CSV, also the current record's lines as read (`held`), how its quoted field went wrong when it
+    ran past the record limit (`unclosed`), and the lines to read again before the file's next one
+    (`replay`, last first): those of a record that turned out to be none.
+    """
+
+    __slots__ = ("held", "lines", "problem", "record", "replay", "unclosed")
 
     def __init__(self) -> None:
         self.lines = 0
         self.record = 0
         self.problem: str | None = None
+        self.held: list[str] = []
+        self.replay: list[str] = []
+        self.unclosed: str | None = None
 
 
 def line_problem(line: str, line_no: int) -> str | None:
