@@ -20,7 +20,7 @@ from urllib.parse import quote
 import httpx
 
 from snapcapi import __version__
-from snapcapi.errors import AuthError, DeliveryError, EndpointError
+from snapcapi.errors import AuthError, ConfigError, DeliveryError, EndpointError
 from snapcapi.events.wire import build_body, encode_json, join_body
 from snapcapi.send.answers import (
     REASON_CHARS,
@@ -34,6 +34,7 @@ from snapcapi.send.answers import (
 )
 from snapcapi.send.auth import OAuthToken, StaticToken, TokenSource
 from snapcapi.send.deadline import DeadlineTransport
+from snapcapi.send.proxies import environment_proxies
 from snapcapi.send.redact import REDACTED, redact, redact_url
 from snapcapi.spec import API_VERSION
 
@@ -66,20 +67,40 @@ def make_http_client(
 ) -> httpx.Client:
     """Return the run's one `httpx.Client`: snapcapi's User-Agent, pooled connections, and `timeout`
     seconds for each request as a whole (connecting, sending, and reading all of the answer), cut short
-    a few seconds after `halted()` says the run is stopping (`deadline.DeadlineTransport`).
+    a few seconds after `halted()` says the run is stopping (`deadline.DeadlineTransport`), through the
+    proxies the environment names (`proxies.environment_proxies`). Raises ConfigError for a proxy URL that
+    cannot be used.
 
     `transport` is the test seam (`httpx.MockTransport`): it replaces all of that but the per-operation
     timeouts. The client is safe to share between threads.
     """
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    mounts: dict[str, httpx.BaseTransport | None] | None = None
     if transport is None:
         transport = DeadlineTransport(timeout, limits=limits, halted=halted)
+        # httpx reads the environment's proxies only for a transport of its own: these are read here.
+        mounts = {}
+        for pattern, proxy in environment_proxies().items():
+            mounts[pattern] = None if proxy is None else _proxied(proxy, pattern, timeout, limits, halted)
     return httpx.Client(
         timeout=httpx.Timeout(timeout),
         transport=transport,
+        mounts=mounts,
         limits=limits,
         headers={"User-Agent": USER_AGENT},
     )
+
+
+def _proxied(
+    proxy: str, pattern: str, timeout: float, limits: httpx.Limits, halted: Callable[[], bool]
+) -> DeadlineTransport:
+    """The transport through `proxy`, which the environment names for the URLs `pattern` matches."""
+    try:
+        return DeadlineTransport(timeout, limits=limits, halted=halted, proxy=proxy)
+    except (ImportError, ValueError) as error:  # no socksio for socks5://; httpx.InvalidURL is a ValueError
+        raise ConfigError(
+            f"the proxy the environment names for {pattern} ({redact_url(proxy)}) cannot be used: {error}"
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,8 @@ _local = threading.local()
 
 
 class DeadlineTransport(httpx.BaseTransport):
-    """An `httpx.HTTPTransport` whose every request must end `total` seconds after it starts."""
+    """An `httpx.HTTPTransport` whose every request must end `total` seconds after it starts; through
+    `proxy` when given (httpx's proxy URL: `http://`, `https://`, `socks5://`)."""
 
     def __init__(
         self,
@@ -41,9 +42,10 @@ class DeadlineTransport(httpx.BaseTransport):
         limits: httpx.Limits,
         halted: Callable[[], bool] = lambda: False,
         grace: float = HALT_GRACE,
+        proxy: str | None = None,
     ) -> None:
         self._total = total
-        self._inner = httpx.HTTPTransport(limits=limits)
+        self._inner = httpx.HTTPTransport(limits=limits, proxy=proxy)
         self._clock = _HaltClock(halted, grace)
         # httpx builds its own connection pool; its sockets are given the deadline through the pool's
         # network backend, which httpcore lets be replaced (httpx does not say so in its signature).
