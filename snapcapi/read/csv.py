@@ -6,9 +6,11 @@
 - Quoting is strict (text after a closing quote is an error row); a TSV is read with the same quoting rules
   as a CSV (Excel writes TSV that way).
 - Lines end at `\\n`, `\\r\\n` or a lone `\\r` (old Mac files); the line numbers count them the same way.
-- A record whose quoted field runs past the cap is cut there (an unbalanced quote), as an error row.
-  The C csv parser also has a process-wide field limit (`csv.field_size_limit`, 128 KiB by default); it
-  must be at least that bound, so `widen_field_limit` raises it to the cap when it is lower and never
+- A stray quote (a quoted field that never closes, closes lines later with text after it, or runs past
+  the cap) makes its first line an error row, and the lines it ran over are read again as records: one
+  stray quote costs one row, and every line gets a status (`csv_rows`).
+- The C csv parser also has a process-wide field limit (`csv.field_size_limit`, 128 KiB by default); it
+  must be at least the cap, so `widen_field_limit` raises it to the cap when it is lower and never
   lowers it. That is the only global state touched: raising it only widens what csv accepts, and the
   records are bounded by this module's own check, not by that limit.
 """
