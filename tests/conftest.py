@@ -270,16 +270,21 @@ class Invoke(Protocol):
 
 
 @pytest.fixture
-def invoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
+def clean_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No SNAPCAPI_* variable from the caller and a private state directory (`tmp_path / "state"`)."""
+    for name in list(os.environ):
+        if name.startswith("SNAPCAPI_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("SNAPCAPI_STATE_DIR", str(tmp_path / "state"))
+
+
+@pytest.fixture
+def invoke(clean_environment: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
     """Invoke the Typer app in-process: a clean environment, a private state directory, a wide terminal.
 
     CliRunner keeps standard error apart (`result.stderr`); an unexpected exception is in
     `result.exception` (anything but SystemExit), never raised.
     """
-    for name in list(os.environ):
-        if name.startswith("SNAPCAPI_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("SNAPCAPI_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("COLUMNS", "200")
     work = tmp_path / "work"
     work.mkdir()

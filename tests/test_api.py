@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,17 +20,12 @@ PIXEL = "pixel-api"
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No SNAPCAPI_* variable from the caller, a private state directory, and a working directory of the
-    test's own (so that no .env is read unless a test writes one)."""
-    for name in list(os.environ):
-        if name.startswith("SNAPCAPI_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("SNAPCAPI_STATE_DIR", str(tmp_path / "state"))
+def in_work_directory(clean_environment: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A clean environment (the conftest's), in a working directory of the test's own (so that no .env is
+    read unless a test writes one)."""
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
-    return work
 
 
 def _records(path: Path) -> list[dict[str, object]]:

@@ -4,7 +4,6 @@ not events, spreadsheet apostrophes, and rejects files uploaded again."""
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -24,12 +23,8 @@ class Invoke(Protocol):
 
 
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
+def run(clean_environment: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
     """Invoke the app with a clean environment, in `tmp_path`, at 100 columns."""
-    for name in list(os.environ):
-        if name.startswith("SNAPCAPI_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("SNAPCAPI_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("COLUMNS", "100")
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import socket
 import time
@@ -34,13 +33,9 @@ class Invoke(Protocol):
 
 
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
+def run(clean_environment: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
     """Invoke the app with a clean environment and a private state directory, in `tmp_path`, at 80
     columns (what cron gives)."""
-    for name in list(os.environ):
-        if name.startswith("SNAPCAPI_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("SNAPCAPI_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("COLUMNS", "80")
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()

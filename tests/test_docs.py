@@ -119,15 +119,12 @@ def test_the_readme_shows_how_to_run_every_sample() -> None:
 @pytest.mark.parametrize(
     ("args", "outcome"), [pytest.param(args, outcome, id=args[1]) for args, outcome in _sample_commands()]
 )
+@pytest.mark.usefixtures("clean_environment")
 def test_each_samples_command_gives_what_the_readme_says(
-    args: list[str], outcome: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    args: list[str], outcome: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Run as the README writes it (from the project's root), each sample's command ends with the verdict
     its comment shows, and exits 0, or 1 when rows are refused."""
-    for name in list(os.environ):
-        if name.startswith("SNAPCAPI_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("SNAPCAPI_STATE_DIR", str(tmp_path))
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.chdir(ROOT)
     result = CliRunner().invoke(app, [*args, "--no-progress"])

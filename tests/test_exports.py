@@ -4,7 +4,6 @@ one event per order, incomplete orders and payments skipped with the reason, eve
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,12 +28,8 @@ PIXEL = "pixel-exports"
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No SNAPCAPI_* variable from the caller and a private state directory."""
-    for name in list(os.environ):
-        if name.startswith("SNAPCAPI_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("SNAPCAPI_STATE_DIR", str(tmp_path / "state"))
+def in_tmp_path(clean_environment: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A clean environment (the conftest's), in `tmp_path`: no .env is read unless a test writes one."""
     monkeypatch.chdir(tmp_path)
 
 

@@ -4,7 +4,6 @@ missing, the options to pass, and a mapping file that states every choice."""
 from __future__ import annotations
 
 import json
-import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -15,14 +14,7 @@ from snapcapi.inspection import mask
 from tests.conftest import Invoke
 from tests.exports import ago, google_template, shopify_orders, write_rows
 
-
-@pytest.fixture(autouse=True)
-def clean_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No SNAPCAPI_* variable from the caller and a private state directory."""
-    for name in list(os.environ):
-        if name.startswith("SNAPCAPI_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("SNAPCAPI_STATE_DIR", str(tmp_path / "state"))
+pytestmark = pytest.mark.usefixtures("clean_environment")
 
 
 @pytest.mark.parametrize(

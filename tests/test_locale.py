@@ -4,7 +4,6 @@ with the options that decide it; totals rows skipped; two columns for one field 
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,13 +27,7 @@ PIXEL = "pixel-locale"
 NOW = int(datetime(2026, 12, 3, 9, 0, tzinfo=UTC).timestamp())
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No SNAPCAPI_* variable from the caller and a private state directory."""
-    for name in list(os.environ):
-        if name.startswith("SNAPCAPI_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("SNAPCAPI_STATE_DIR", str(tmp_path / "state"))
+pytestmark = pytest.mark.usefixtures("clean_environment")
 
 
 @pytest.mark.parametrize(

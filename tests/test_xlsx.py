@@ -4,7 +4,6 @@ broken workbook refused with a message, never a traceback."""
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,13 +19,7 @@ from tests.exports import SHOPIFY_COLUMNS, ago
 PIXEL = "pixel-xlsx"
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No SNAPCAPI_* variable from the caller and a private state directory."""
-    for name in list(os.environ):
-        if name.startswith("SNAPCAPI_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("SNAPCAPI_STATE_DIR", str(tmp_path / "state"))
+pytestmark = pytest.mark.usefixtures("clean_environment")
 
 
 def workbook(path: Path, sheets: dict[str, list[list[Any]]]) -> Path:
