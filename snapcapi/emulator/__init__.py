@@ -4,18 +4,9 @@ snapcapi imports it only for `--sandbox` and `snapcapi mock-server`; users start
 `python -m snapcapi.emulator --port 0`, or in process with `Emulator(EmulatorConfig(...)).start()`.
 """
 
-from snapcapi.emulator.server import (
-    DEFAULT_HOST,
-    LISTENING,
-    OPTIONS,
-    Emulator,
-    EmulatorConfig,
-    EmulatorOption,
-    build_parser,
-    config_from_options,
-    main,
-    redact,
-)
+from snapcapi.emulator.config import OPTIONS, EmulatorConfig, EmulatorOption, config_from_options
+from snapcapi.emulator.http import redact
+from snapcapi.emulator.server import DEFAULT_HOST, LISTENING, Emulator, build_parser, main
 
 __all__ = [
     "DEFAULT_HOST",

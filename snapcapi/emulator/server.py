@@ -22,29 +22,10 @@ import threading
 from types import FrameType, TracebackType
 from typing import Any, Final
 
-from snapcapi.emulator.config import (
-    DEFAULT_CONFIG,
-    OPTIONS,
-    EmulatorConfig,
-    EmulatorOption,
-    config_from_options,
-)
+from snapcapi.emulator.config import DEFAULT_CONFIG, OPTIONS, EmulatorConfig, config_from_options
 from snapcapi.emulator.core import OAUTH_PATH, EmulatorCore
-from snapcapi.emulator.http import make_server, redact
+from snapcapi.emulator.http import make_server
 from snapcapi.run import memory
-
-__all__ = [
-    "DEFAULT_HOST",
-    "LISTENING",
-    "OPTIONS",
-    "Emulator",
-    "EmulatorConfig",
-    "EmulatorOption",
-    "build_parser",
-    "config_from_options",
-    "main",
-    "redact",
-]
 
 DEFAULT_HOST: Final = "127.0.0.1"
 LISTENING: Final = "snapcapi mock-server listening on {url}"
