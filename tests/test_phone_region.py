@@ -76,6 +76,14 @@ def test_an_unknown_country_leaves_the_number_to_the_default_region() -> None:
     assert [w.field for w in made.warnings] == ["country"]
 
 
+def test_a_country_without_a_numbering_plan_leaves_the_number_to_the_default_region() -> None:
+    """Antarctica is a country (its state would be read there) but has no phone numbers of its own: the
+    number is read in the default region, not refused."""
+    made = assembled(phone="(415) 555-0123", country="Antarctica")
+    assert made.payload["user_data"]["ph"] == [sha256_hex("14155550123")]
+    assert made.user_keys == ("ph", "country", DEFAULT_REGION_PHONE)
+
+
 @pytest.mark.parametrize(
     "phone",
     ["+33 6 12 34 56 78", "0033 6 12 34 56 78", sha256_hex("33612345678"), sha256_hex("33612345678").upper()],

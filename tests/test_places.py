@@ -63,6 +63,7 @@ def _state(ctx: BuildContext, **values: str) -> str:
         ("DEU", "Bayern", "by"),
         ("United States", "new york", "ny"),
         ("Atlantis", "Texas", "tx"),  # no country known: the default region, US
+        ("UM", "Johnston Atoll", "67"),  # a country with subdivisions but no numbering plan of its own
     ],
 )
 def test_a_rows_state_is_read_in_the_rows_country(

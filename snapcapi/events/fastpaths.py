@@ -45,7 +45,11 @@ def encode_reference(field: str, raw: str, default_region: str) -> str | None:
 @lru_cache(maxsize=CACHE_SIZE)
 def region_of(country: str, default_region: str) -> str:
     """Return the upper-case alpha-2 code of a row's `country` (a code or name), or `default_region` when
-    it is none (empty, unknown, or hashed already)."""
+    it is none (empty, unknown, or hashed already).
+
+    The region a state is read in: any ISO country, "UM" too. A phone number's is
+    `phone.region_of_country`, only a country with a numbering plan; one function cannot serve both.
+    """
     code = places.country_code(country)
     return code.upper() if code is not None else default_region
 
