@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import os
+import threading
+import time
 from pathlib import Path
 
 from snapcapi.read.open import SourceSpec, open_source
@@ -62,3 +64,30 @@ def test_a_growing_export_sends_its_last_row_only_once_it_is_whole(tmp_path: Pat
     assert read[-1] == "ord-19999"
     assert source.warnings
     assert "line 20002 has no end yet" in source.warnings[0]
+
+
+def test_a_named_pipe_names_the_line_held_back_too(tmp_path: Path) -> None:
+    """A named pipe cannot be read again to count its lines: they are counted as they pass, and the
+    line held back is named alike."""
+    path = tmp_path / "export.fifo"
+    os.mkfifo(path)
+    opened = threading.Event()
+
+    def write() -> None:
+        with path.open("wb") as writer:
+            opened.wait(10)
+            time.sleep(0.05)  # after the reader's first look at the pipe: its modification time moves on
+            writer.write(HEADER.encode() + b"a,PURCHASE,15.50,USD\nb,PURCHASE,1")
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        tail, raw = _bytes(path)
+        opened.set()
+        with raw:
+            read = b"".join(iter(lambda: tail.read(8), b""))
+    finally:
+        opened.set()
+        writer.join()
+    assert read == HEADER.encode() + b"a,PURCHASE,15.50,USD\n"
+    assert [warning.split(": ", 1)[1][:25] for warning in tail.warnings] == ["line 3 has no end yet and"]
