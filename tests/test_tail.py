@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import io
+import itertools
+import json
 import os
 import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from snapcapi.read.open import SourceSpec, open_source
 from snapcapi.read.tail import HeldTail
+from tests.conftest import HEADER as ROW_HEADER
+from tests.conftest import Invoke, crashed, purchase, write_csv
 
 HEADER = "event_id,event_name,value,currency\n"
 
@@ -91,3 +97,26 @@ def test_a_named_pipe_names_the_line_held_back_too(tmp_path: Path) -> None:
         writer.join()
     assert read == HEADER.encode() + b"a,PURCHASE,15.50,USD\n"
     assert [warning.split(": ", 1)[1][:25] for warning in tail.warnings] == ["line 3 has no end yet and"]
+
+
+def test_the_run_reports_the_line_it_held_back(
+    invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the command line: the row held back is in no status, so the run must say so (the human
+    report and `warnings` in --json), or the row would vanish from the counts without a word."""
+    path = write_csv(tmp_path / "export.csv", ROW_HEADER, [purchase(i) for i in range(3)])
+    with path.open("a") as out:
+        out.write("ord-3,PURCHASE,now-2h,x@example.com,+1 415 555 0003,Jane,1")  # cut off while written
+    changes = itertools.count()
+    monkeypatch.setattr(HeldTail, "_stat", lambda self: (next(changes), 0))  # changed at every look
+    result = invoke(
+        "validate", str(path), "--conversion-type", "OFFLINE", "--pixel-id", "px-1", "--no-progress", "--json"
+    )
+    assert crashed(result) is None, result.exception
+    summary = json.loads(result.stdout)
+    assert (summary["rows"], summary["valid"]) == (3, 3)
+    assert [w.split(": ", 1)[1][:21] for w in summary["warnings"]] == ["line 5 has no end yet"]
+    assert (
+        "line 5 has no end yet"
+        in invoke("validate", str(path), "--conversion-type", "OFFLINE", "--pixel-id", "px-1").stderr
+    )

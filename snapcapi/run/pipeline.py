@@ -219,6 +219,8 @@ class Run:
             seen.close()
             self.pool.close()
             self._count_user_keys()
+            for source in self.sources:  # what reading had to say (a last line held back)
+                self.report.warnings.extend(source.warnings)
         return self.report
 
     # -- stages -------------------------------------------------------------------------------------
