@@ -100,3 +100,19 @@ def test_a_report_that_fills_up_stops_the_run_with_exit_5_and_the_counts_in_json
     assert summary["rows"] == _statuses(summary)
     assert list(report.parent.iterdir()) == []
     assert "stopped: --report" in done.stderr
+
+
+def test_quiet_still_says_why_a_full_disk_stopped_the_run(
+    workspace: Workspace, api: Emulator, tmp_path: Path
+) -> None:
+    """--quiet is for cron, which mails standard error: a run stopped by a full report (exit 5) says so in
+    one line there, as a run stopped by anything else does; silence would read as success."""
+    path = write_csv(tmp_path / "e.csv", HEADER, [purchase(i) for i in range(ROWS)])
+    report = tmp_path / "report.jsonl"
+    args = [a for a in _upload(api, path, "--report", str(report), "--no-ledger") if a != "--json"]
+    done = _limited(workspace, 256 * 1024, *args, "--quiet")
+    assert done.returncode == 5, done.stderr
+    assert "stopped: --report" in done.stderr
+    assert "cannot write" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "Traceback" not in done.stderr

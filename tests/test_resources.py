@@ -61,6 +61,14 @@ def test_too_few_file_descriptors_is_one_line_and_exit_5(workspace: Workspace, t
     assert summary["exit_code"] == 5
     assert "too many" in summary["resource_error"]  # open files, or no temporary file could be made
     assert summary["rows"] == summary["valid"] + summary["invalid"] + summary["skipped"]
+    quiet = subprocess.run(
+        [sys.executable, "-c", _LIMITED, "RLIMIT_NOFILE", "12", "validate", str(path), "--pixel-id", "px",
+         "--conversion-type", "OFFLINE", "--workers", "2", "--quiet"],
+        capture_output=True, text=True, env=workspace.environ(), cwd=workspace.work, timeout=120, check=False,
+    )  # fmt: skip
+    assert quiet.returncode == 5, quiet.stderr
+    assert "stopped: " in quiet.stderr  # --quiet (cron) still says why: one line on stderr
+    assert "too many" in quiet.stderr
 
 
 def test_no_thread_for_the_worker_pool_ends_the_run_instead_of_hanging(

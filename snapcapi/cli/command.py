@@ -162,7 +162,7 @@ def execute(request: Request, output: Output) -> int:
 
 
 def failure(report: RunReport) -> str | None:
-    """Return the one line that says why a finished run failed (exit 1 by --max-invalid, 3, 4 or 130),
+    """Return the one line that says why a finished run failed (exit 1 by --max-invalid, 3, 4, 5 or 130),
     which --quiet still prints; None when it did not fail, or failed only by refusing rows (exit 1)."""
     if report.interrupted:
         return "interrupted: what was delivered is recorded; run again to send the rest"
@@ -171,6 +171,13 @@ def failure(report: RunReport) -> str | None:
     if report.budget_stop:
         return report.budget_stop
     failed = report.count(Status.FAILED)
+    if stop := report.output_error or report.resource_error:  # exit 5, perhaps with nothing failed
+        said = [f"stopped: {stop}"]
+        if failed:
+            said.append(f"{rows(failed)} not delivered; run again to send them")
+        if report.unrecorded:
+            said.append(f"{rows(report.unrecorded)} sent, not recorded in the ledger: sent again next time")
+        return "; ".join(said)
     if not failed:
         return None
     why = failed_because(report)
