@@ -54,6 +54,23 @@ def test_a_damaged_copy_of_a_real_ledger_is_refused_with_the_way_out(tmp_path: P
         assert not ledger.new
 
 
+def test_what_the_check_found_is_said_on_one_line(tmp_path: Path) -> None:
+    """SQLite's check reports damage inside the pages as several lines ("*** in database main ***", then
+    one a page): the error is still one line, as every error is, with what was found."""
+    source = real_ledger(tmp_path / "good")
+    (tmp_path / "bad").mkdir()
+    copy = tmp_path / "bad" / LEDGER_FILE
+    data = bytearray(source.read_bytes())
+    data[82_020 : 82_020 + 2000] = bytes(2000)  # inside a page's cells, not at its start
+    copy.write_bytes(bytes(data))
+    with pytest.raises(LedgerError) as caught:
+        Ledger.open(tmp_path / "bad")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "is damaged (*** in database main ***; " in message
+    assert "Restore it" in message
+
+
 def test_a_file_that_is_not_a_database_is_damaged_too(tmp_path: Path) -> None:
     """A ledger overwritten with other bytes (a bad restore) is refused the same way."""
     (tmp_path / "state").mkdir()

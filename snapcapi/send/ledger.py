@@ -268,7 +268,8 @@ def _connect(path: Path, wait: float, now: Callable[[], float]) -> tuple[sqlite3
         problems = [row[0] for row in db.execute("PRAGMA quick_check(3)")]
         if problems != ["ok"]:
             db.close()
-            raise _Damaged("; ".join(str(p) for p in problems))
+            # One problem may be several lines ("*** in database main ***", then one a page): one line.
+            raise _Damaged("; ".join(line for p in problems for line in str(p).splitlines() if line.strip()))
         new = new or db.execute(_HAS_TABLE).fetchone() is None
         db.execute(_SCHEMA)
         db.execute("DELETE FROM delivered WHERE delivered_at < ?", (int(now()) - RETENTION_SECONDS,))
