@@ -120,3 +120,22 @@ def test_the_run_reports_the_line_it_held_back(
         "line 5 has no end yet"
         in invoke("validate", str(path), "--conversion-type", "OFFLINE", "--pixel-id", "px-1").stderr
     )
+
+
+def test_a_file_cut_short_while_read_names_no_wrong_line(tmp_path: Path) -> None:
+    """The file shrinks (truncated, or rewritten) after its lines were passed on: the lines passed can no
+    longer be counted in it, so the warning says "its last line" rather than a wrong number (line 4)."""
+    path = tmp_path / "export.csv"
+    rows = [f"ord-{i},PURCHASE,15.50,USD\n" for i in range(1000)]
+    whole = HEADER.encode() + "".join(rows).encode()
+    path.write_bytes(whole + b"ord-1000,PURCHASE,1")
+    tail, raw = _bytes(path)
+    with raw:
+        read = b""
+        while len(read) < len(whole):
+            read += tail.read(4096)
+        os.truncate(path, 100)  # cut short under the reader, after 1,001 lines were passed on
+        assert tail.read(4096) == b""
+    assert read == whole
+    assert len(tail.warnings) == 1
+    assert tail.warnings[0].startswith(f"{path}: its last line (the file shrank meanwhile) has no end yet")

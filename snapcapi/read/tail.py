@@ -114,15 +114,18 @@ class HeldTail(io.BufferedIOBase):
     def _end(self) -> None:
         self._ended = True
         if self._pending and self._stat() != self._start:
+            line = self._line_held()
+            which = f"line {line}" if line is not None else "its last line (the file shrank meanwhile)"
             self.warnings.append(
-                f"{self.name}: line {self._line_held()} has no end yet and the file changed while it was read"
+                f"{self.name}: {which} has no end yet and the file changed while it was read"
                 " (it is still being written?): that line is left for a later run to send"
             )
             self._pending = b""
 
-    def _line_held(self) -> int:
+    def _line_held(self) -> int | None:
         """The number of the line held back: one more than the newlines passed on, which for a regular
-        file are counted now, in what was read of it (the part a writer appending to it leaves alone)."""
+        file are counted now, in what was read of it (the part a writer appending to it leaves alone).
+        None when the file no longer holds all that was read of it (truncated or rewritten shorter)."""
         if self._lines is not None or self._fd is None:
             return (self._lines or 0) + 1
         lines = at = 0
@@ -130,9 +133,9 @@ class HeldTail(io.BufferedIOBase):
             try:
                 part = os.pread(self._fd, min(_MAX_HELD, self._passed - at), at)
             except OSError:
-                break
+                return None
             if not part:
-                break
+                return None
             lines += part.count(b"\n")
             at += len(part)
         return lines + 1
