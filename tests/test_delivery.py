@@ -528,3 +528,38 @@ def test_every_event_read_yields_exactly_one_outcome(
     assert Counter(snap.taken) == Counter(o.event_id for o in outcomes if o.status is Status.SENT)
     bad = {e.event_id for e in stream if e.payload.get("bad")}
     assert {o.event_id for o in outcomes if o.status is Status.REJECTED} <= bad
+
+
+def test_a_thread_that_cannot_start_stops_the_run_before_any_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under a memory or thread limit, the pool's third thread cannot start: the run stops before sending
+    anything, not with requests in flight whose answers it could no longer record (issue 18 re-trial:
+    Snap took 2,000-6,000 events that the report and the ledger did not count)."""
+    start = threading.Thread.start
+    started: list[str] = []
+
+    def limited(self: threading.Thread) -> None:
+        if self.name.startswith("snapcapi-send"):
+            if len(started) == 2:
+                raise RuntimeError("can't start new thread")
+            started.append(self.name)
+        start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", limited)
+    snap = FakeSnap()
+    outcomes: list[RowOutcome] = []
+    with pytest.raises(RuntimeError, match="can't start new thread"):
+        outcomes.extend(make_delivery(snap, batch_size=10, concurrency=4).deliver(events(100)))
+    assert (outcomes, snap.requests, len(started)) == ([], [], 2)
+
+
+def test_the_threads_start_before_the_first_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """All of the pool's threads are running when the first request is sent, even for one batch."""
+    names: list[str] = []
+
+    def hook(number: int, ids: list[str]) -> httpx.Response | None:
+        names.extend(t.name for t in threading.enumerate() if t.name.startswith("snapcapi-send"))
+        return None
+
+    outcomes = list(make_delivery(FakeSnap(hook=hook), batch_size=10, concurrency=3).deliver(events(5)))
+    assert by_status(outcomes) == {Status.SENT: 5}
+    assert len(names) == 3

@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 
 import snapcapi
+from snapcapi.emulator import Emulator
 from snapcapi.errors import ResourceError, exhausted
-from tests.conftest import HEADER, Invoke, Workspace, crashed, purchase, write_csv
+from tests.conftest import HEADER, TOKEN, Invoke, Workspace, crashed, purchase, write_csv
 
 # Sets a limit, then becomes `python -m snapcapi ARGS...` (no preexec_fn: this process runs threads).
 _LIMITED = (
@@ -135,3 +136,27 @@ def test_what_ran_out_is_told_apart(err: BaseException, says: str) -> None:
 def test_other_failures_are_not_taken_for_a_resource(err: BaseException) -> None:
     """A bug stays a bug: exhausted() says nothing of it, and it is raised as it is."""
     assert exhausted(err) is None
+
+
+def test_no_thread_for_sending_stops_the_upload_before_any_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, api: Emulator
+) -> None:
+    """The send pool's threads cannot all start (a memory limit): the upload ends with ResourceError and
+    Snap has taken nothing, so that nothing it took goes unrecorded (the re-trial of issue 18 saw
+    2,000-6,000 events taken by Snap and counted nowhere)."""
+    start = threading.Thread.start
+
+    def no_second_sender(self: threading.Thread) -> None:
+        if self.name.startswith("snapcapi-send") and not self.name.endswith("_0"):
+            raise RuntimeError("can't start new thread")
+        start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", no_second_sender)
+    monkeypatch.setenv("SNAPCAPI_STATE_DIR", str(tmp_path / "state"))
+    path = write_csv(tmp_path / "e.csv", HEADER, [purchase(i) for i in range(3000)])
+    with pytest.raises(ResourceError, match="cannot start a thread"):
+        snapcapi.upload(
+            path, api_url=api.url, access_token=TOKEN, pixel_id="px", conversion_type="OFFLINE",
+            batch_size=500, workers=1,
+        )  # fmt: skip
+    assert api.events() == []

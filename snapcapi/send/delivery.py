@@ -27,6 +27,20 @@ _SNAP = "snap"  # Problem field of Snap's own reasons
 _ROW = "row"  # Problem field of reasons about the row as a whole
 
 
+def _start_threads(pool: ThreadPoolExecutor, count: int) -> None:
+    """Start the pool's `count` threads now, before anything is sent: a pool starts a thread on a submit,
+    and a thread that cannot start (a memory or thread limit) would then fail a run with requests in
+    flight, whose answers it could no longer record. Raises what starting a thread raised."""
+    started = threading.Barrier(count + 1)
+    try:
+        for _ in range(count):
+            pool.submit(started.wait, 10)  # each waits for the others, so that the next submit starts one
+        started.wait(10)
+    except BaseException:
+        started.abort()  # the threads that did start stop waiting
+        raise
+
+
 @dataclass(slots=True)
 class _OpenBatch:
     """Events of one asset waiting for their request, with the bytes their JSON adds to the body."""
@@ -151,6 +165,7 @@ class Delivery:
         input_error: Exception | None = None
         pool = ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="snapcapi-send")
         try:
+            _start_threads(pool, self._concurrency)
             while True:
                 halt = self._halt_reason()
                 if input_error is not None and halt is None:
