@@ -135,3 +135,14 @@ def test_a_proxy_that_cannot_be_used_ends_an_upload_with_exit_2(
     assert "the proxy the environment names for https://" in result.stderr
     assert "hunter2" not in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_proxy_that_is_not_there_is_named_not_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dead proxy: the error names the proxy (without its password), not Snap's host."""
+    monkeypatch.setenv("HTTP_PROXY", "http://user:hunter2@127.0.0.1:1")  # nothing listens on port 1
+    with pytest.raises(DeliveryError) as caught:
+        post(NOWHERE)
+    message = str(caught.value)
+    assert "the proxy did not take the request to snap.invalid" in message
+    assert "cannot reach the proxy http://user:REDACTED@127.0.0.1:1" in message
+    assert "hunter2" not in message

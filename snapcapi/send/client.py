@@ -279,6 +279,12 @@ class SnapClient:
             if "refused" in text.lower():
                 return None, f"connection refused by {self._host}", True
             return None, f"could not connect to {self._host} ({text})", True
+        except httpx.ProxyError as exc:
+            return (
+                None,
+                f"the proxy did not take the request to {self._host} ({self._redact(str(exc))})",
+                True,
+            )
         except httpx.TransportError as exc:
             return None, f"{type(exc).__name__} talking to {self._host} ({self._redact(str(exc))})", True
         except (httpx.HTTPError, httpx.InvalidURL) as exc:

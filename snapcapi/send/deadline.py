@@ -21,6 +21,8 @@ from collections.abc import Callable
 import httpcore
 import httpx
 
+from snapcapi.send.redact import redact_url
+
 __all__ = ["HALT_GRACE", "DeadlineTransport"]
 
 # Seconds requests in flight may still take once the run is stopping.
@@ -46,6 +48,7 @@ class DeadlineTransport(httpx.BaseTransport):
     ) -> None:
         self._total = total
         self._inner = httpx.HTTPTransport(limits=limits, proxy=proxy)
+        self._proxy = None if proxy is None else redact_url(proxy)
         self._clock = _HaltClock(halted, grace)
         # httpx builds its own connection pool; its sockets are given the deadline through the pool's
         # network backend, which httpcore lets be replaced (httpx does not say so in its signature).
@@ -55,7 +58,15 @@ class DeadlineTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send `request` with a deadline for all of it, its answer's body included."""
         _local.deadline = time.monotonic() + self._total
-        return self._inner.handle_request(request)
+        try:
+            return self._inner.handle_request(request)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+            if self._proxy is None:
+                raise
+            # The connection that failed is the proxy's (the proxy connects to the server): say so.
+            raise httpx.ProxyError(
+                f"cannot reach the proxy {self._proxy} ({error})", request=request
+            ) from None
 
     def close(self) -> None:
         """Close the connections."""
