@@ -100,6 +100,8 @@ def test_a_report_that_fills_up_stops_the_run_with_exit_5_and_the_counts_in_json
     assert summary["rows"] == _statuses(summary)
     assert list(report.parent.iterdir()) == []
     assert "stopped: --report" in done.stderr
+    # The rest of the file was not read: the count says so, not that the file had that many rows.
+    assert f"\n{summary['rows']} rows read before the stop: {summary['sent']} sent" in done.stderr
 
 
 def test_quiet_still_says_why_a_full_disk_stopped_the_run(

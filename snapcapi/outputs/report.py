@@ -218,7 +218,11 @@ def verdict(report: RunReport, *, validate: bool) -> str:
         why = failed_because(report)
         parts.append(f"{failed} not delivered ({escape(why) + '; ' if why else ''}run again to send them)")
     colour = "red" if failed or refused else "green"
-    return f"[{colour}]{rows(report.rows)}: {', '.join(parts)}[/{colour}]"
+    # A stop mid-run leaves the rest of the input unread: the count is not the file's.
+    read = (
+        " read before the stop" if report.output_error or report.resource_error or report.budget_stop else ""
+    )
+    return f"[{colour}]{rows(report.rows)}{read}: {', '.join(parts)}[/{colour}]"
 
 
 def failed_because(report: RunReport) -> str | None:
