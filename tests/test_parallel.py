@@ -70,3 +70,29 @@ def test_a_reading_error_comes_after_the_chunks_read_before_it(tmp_path: Path) -
     with pytest.raises(OSError, match="disk gone"):
         read_all()
     assert seen == list(range(30))
+
+
+def test_closing_ends_workers_their_manager_thread_left_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under a memory limit the pool's manager thread can die (a thread it needs cannot start), and then
+    nothing tells the worker processes to stop: a run that waited for them at exit never ended (issue 18
+    re-trial, `ulimit -v 100000`). Closing the pool ends the processes a shutdown left alive."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    path = write_csv(tmp_path / "events.csv", rows=20 * 5)
+    pool = ChunkPool(Mapper(MappingConfig()), CTX, 2)
+    assert len(list(pool.map(chunks_of(path, size=5)))) == 20
+    executor = pool._executor
+    assert executor is not None
+    processes = list(executor._processes.values())
+    assert processes
+    assert all(p.is_alive() for p in processes)
+    # What a dead manager thread gives: a shutdown that tells the processes nothing.
+    monkeypatch.setattr(ProcessPoolExecutor, "shutdown", lambda self, wait=True, cancel_futures=False: None)
+    pool.close()
+    for process in processes:
+        process.join(timeout=10)
+        assert not process.is_alive()
+    monkeypatch.undo()
+    executor.shutdown(wait=True)  # the manager thread, still running here, ends too

@@ -173,13 +173,14 @@ class ChunkPool:
         executor, self._executor = self._executor, None
         if executor is None:
             return
-        try:
+        processes = list((getattr(executor, "_processes", None) or {}).values())  # shutdown forgets them
+        with contextlib.suppress(RuntimeError):  # its manager thread never started: no thread to be had
             executor.shutdown(wait=True, cancel_futures=True)
-        except RuntimeError:
-            # Its manager thread never started (no thread to be had): nothing will tell its processes to
-            # stop, and waiting for them at exit would wait forever. End them.
-            processes = getattr(executor, "_processes", None) or {}
-            for process in list(processes.values()):
+        # A process still alive was told nothing: the pool's manager thread never started, or died (a
+        # thread it needed could not start, under a memory limit). Waiting for it at exit would wait
+        # forever: end it.
+        for process in processes:
+            if process.is_alive():
                 with contextlib.suppress(OSError):
                     process.kill()
 
