@@ -168,6 +168,12 @@ class RunReport:
     warnings: list[str] = field(default_factory=list)  # about the whole run (validate without a Pixel ID)
     requests: int = 0
 
+    @property
+    def stop_error(self) -> str | None:
+        """Why the run stopped part-way on this machine's side (exit 5): a report, rejects file or the
+        ledger could not be written, or a resource ran out; None when it did not."""
+        return self.output_error or self.resource_error
+
     def add(self, outcome: RowOutcome) -> None:
         """Count one row's outcome."""
         self.count_rows(outcome.status, outcome.event_name)

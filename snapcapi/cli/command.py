@@ -62,7 +62,7 @@ def exit_code_for(report: RunReport) -> ExitCode:
     """Return the exit code a finished run ends with."""
     if report.interrupted:
         return ExitCode.INTERRUPTED
-    if report.output_error or report.resource_error:
+    if report.stop_error:
         return ExitCode.STOPPED
     if report.auth_error:
         return ExitCode.AUTH
@@ -171,7 +171,7 @@ def failure(report: RunReport) -> str | None:
     if report.budget_stop:
         return report.budget_stop
     failed = report.count(Status.FAILED)
-    if stop := report.output_error or report.resource_error:  # exit 5, perhaps with nothing failed
+    if stop := report.stop_error:  # exit 5, perhaps with nothing failed
         said = [f"stopped: {stop}"]
         if failed:
             said.append(f"{rows(failed)} not delivered; run again to send them")

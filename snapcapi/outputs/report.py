@@ -219,9 +219,7 @@ def verdict(report: RunReport, *, validate: bool) -> str:
         parts.append(f"{failed} not delivered ({escape(why) + '; ' if why else ''}run again to send them)")
     colour = "red" if failed or refused else "green"
     # A stop mid-run leaves the rest of the input unread: the count is not the file's.
-    read = (
-        " read before the stop" if report.output_error or report.resource_error or report.budget_stop else ""
-    )
+    read = " read before the stop" if report.stop_error or report.budget_stop else ""
     return f"[{colour}]{rows(report.rows)}{read}: {', '.join(parts)}[/{colour}]"
 
 

@@ -100,15 +100,11 @@ class HeldTail(io.BufferedIOBase):
         return self.read(size)
 
     def _take_back(self, size: int) -> bytes:
-        if size < 0:
-            size = len(self._back)
-        part, self._back = self._back[:size], self._back[size:]
+        part, self._back = _split(self._back, size)
         return part
 
     def _take_head(self, size: int) -> bytes:
-        if size < 0:
-            size = len(self._head)
-        part, self._head = self._head[:size], self._head[size:]
+        part, self._head = _split(self._head, size)
         return part
 
     def _end(self) -> None:
@@ -155,3 +151,10 @@ def _regular(fd: int) -> bool:
         return stat.S_ISREG(os.fstat(fd).st_mode)
     except OSError:
         return False
+
+
+def _split(data: bytes, size: int) -> tuple[bytes, bytes]:
+    """The first `size` bytes of `data` (all of them when `size` is negative), and the rest."""
+    if size < 0:
+        return data, b""
+    return data[:size], data[size:]
